@@ -1,0 +1,58 @@
+# The front door. Every target bootstraps .venv itself when needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+export PYTHONHASHSEED := 0
+
+# Data locations (override on the command line).
+DATA ?= data/DAVIS
+DAVIS ?= $(DATA)
+DAVISC ?= data/DAVIS-C
+OUT ?= $(DAVISC)
+MODEL ?= stcn-dy
+TTT ?= mcc
+SEEDS ?= 1
+WORKERS ?=
+RESULTS ?= reports/$(MODEL)-$(TTT)/results.csv
+
+.PHONY: help setup demo test lint davis-c eval check-published clean
+
+help:
+	@echo "make demo             run the whole pipeline on the embedded synthetic data (CPU, minutes)"
+	@echo "make test             run the test suite (creates .venv on first use)"
+	@echo "make lint             ruff"
+	@echo "make davis-c          build the 42 DAVIS-C variants of DAVIS=$(DAVIS) into OUT=$(OUT)"
+	@echo "make eval MODEL=stcn-dy TTT=mcc   clean DAVIS + 42 variants, scored, report in reports/<model>-<ttt>/"
+	@echo "make check-published RESULTS=... compare reproduced numbers with the paper's"
+	@echo "make clean            remove caches and generated data (keeps .venv)"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 'setuptools<82' wheel
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,distributed]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup: $(STAMP)
+
+test: setup
+	@set +e; $(PY) -m pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+lint: setup
+	$(BIN)/ruff check davis_c ttt eval tests bench
+
+demo: setup
+	$(PY) -m davis_c synth --out data/demo/synth
+	$(PY) -m davis_c validate data/demo/synth
+
+davis-c eval check-published:
+	@echo "error: 'make $@' is not implemented yet, see README.md (Status)"; exit 2
+
+clean:
+	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info data/demo bench/_work
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
