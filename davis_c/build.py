@@ -1,0 +1,232 @@
+"""The DAVIS-C builder: corrupt every (strength, corruption, video) unit of a DAVIS-layout dataset.
+
+Output: `OUT/<strength>/<corruption>/<video>/<frame>.jpg` (the released tarball layout) plus
+`OUT/<strength>/<corruption>/manifest.json` per variant and `OUT/run.json` for the run.
+
+* Parallel over units with a process pool (spawned workers, one OpenCV thread each); `workers=1` runs inline.
+* Crash-safe and resumable: a unit is written into a temporary `.<video>.*.part` folder and renamed when complete;
+  a re-run skips complete units, deletes stale temporaries and redoes the rest.
+* Deterministic: each unit's generator derives from (seed, video, corruption, severity) (`davis_c.seeds`), so the
+  bytes do not depend on the worker count or the order units run in.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from davis_c.atomic import atomic_dir, remove_stale_parts
+from davis_c.corruptions import FILE_LEVEL, STRENGTHS, Options, get
+from davis_c.corruptions.ffmpeg_tools import require_ffmpeg, version
+from davis_c.dataset import DavisDataset
+from davis_c.errors import UserError
+from davis_c.manifest import MANIFEST, read_manifest, tool_versions, write_manifest
+from davis_c.runmeta import write_run_json
+from davis_c.seeds import derive_rng
+
+JPEG_QUALITY = 95  # OpenCV's default, as `cv2.imwrite` used in the official script
+COST = {"glass_blur": 4, "cartoon": 4, "crf_compression": 3, "brightness": 2, "saturate": 2,
+        "style1": 8, "style2": 8, "style3": 8, "style4": 8}  # rough relative cost, to start slow units first
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One (strength, corruption, video) job and the source frame files it reads."""
+
+    strength: str
+    corruption: str
+    video: str
+    frames: tuple[Path, ...]
+
+    def dest(self, out: Path) -> Path:
+        """Final output folder of this unit."""
+        return Path(out) / self.strength / self.corruption / self.video
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Resolved build settings (everything that affects the output bytes, plus workers)."""
+
+    src: Path
+    out: Path
+    split: str | None = "val"
+    videos: tuple[str, ...] = ()
+    corruptions: tuple[str, ...] = ()
+    strengths: tuple[str, ...] = ("low", "med", "high")
+    workers: int = 1
+    seed: int = 0
+    options: Options = field(default_factory=Options)
+
+
+def read_frame_rgb(path: Path) -> np.ndarray:
+    """Decode a frame with `cv2.imread` (as the official script did) and return RGB uint8."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise UserError(f"{path}: unreadable or truncated image")
+    return np.ascontiguousarray(bgr[..., ::-1])
+
+
+def encode_jpeg(rgb: np.ndarray) -> bytes:
+    """JPEG bytes of an RGB uint8 frame, exactly as `cv2.imwrite(path.jpg, bgr)` writes them (quality 95)."""
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise UserError("OpenCV could not encode a JPEG frame")
+    return buf.tobytes()
+
+
+def corrupt_unit(unit: Unit, seed: int, options: Options) -> list[bytes]:
+    """The output JPEG bytes of one unit, one per source frame, in order."""
+    corruption = get(unit.corruption)
+    severity = STRENGTHS[unit.strength]
+    severity = corruption.same_as.get(severity, severity)
+    if unit.corruption in FILE_LEVEL:
+        return FILE_LEVEL[unit.corruption](list(unit.frames), severity, options)
+    frames = [read_frame_rgb(p) for p in unit.frames]
+    rng = derive_rng(seed, unit.video, unit.corruption, severity)
+    outs = corruption.apply(frames, severity, rng, options)
+    if len(outs) != len(frames) or any(o.shape != f.shape or o.dtype != np.uint8 for o, f in zip(outs, frames)):
+        raise UserError(f"{unit.corruption} returned frames of the wrong number, shape or type for {unit.video}")
+    return [encode_jpeg(o) for o in outs]
+
+
+def run_unit(unit: Unit, out: Path, seed: int, options: Options) -> tuple[Unit, int, float]:
+    """Corrupt one unit into a temporary folder and rename it into place; (unit, frames, seconds)."""
+    t0 = time.perf_counter()
+    blobs = corrupt_unit(unit, seed, options)
+    with atomic_dir(unit.dest(out)) as tmp:
+        for src, blob in zip(unit.frames, blobs):
+            (tmp / f"{src.stem}.jpg").write_bytes(blob)
+    return unit, len(blobs), time.perf_counter() - t0
+
+
+def _init_worker() -> None:
+    cv2.setNumThreads(1)
+
+
+def plan_units(cfg: BuildConfig) -> list[Unit]:
+    """All units of the build (validated names), most expensive first."""
+    bad = [s for s in cfg.strengths if s not in STRENGTHS]
+    if bad:
+        raise UserError(f"unknown strength(s) {', '.join(bad)}; choose from {', '.join(STRENGTHS)}")
+    for name in cfg.corruptions:
+        get(name)
+    ds = DavisDataset.from_root(cfg.src)
+    names = list(cfg.videos) if cfg.videos else ds.videos(cfg.split)
+    if not names:
+        raise UserError(f"{cfg.src}: no videos selected (split {cfg.split!r})")
+    videos = [ds.video(n) for n in names]
+    units = [Unit(s, c, v.name, tuple(v.frames)) for s in cfg.strengths for c in cfg.corruptions for v in videos]
+    return sorted(units, key=lambda u: -COST.get(u.corruption, 1) * len(u.frames))
+
+
+def variant_header(cfg: BuildConfig, strength: str, corruption: str) -> dict[str, Any]:
+    """Manifest fields of one variant (everything but the file hashes)."""
+    c = get(corruption)
+    severity = STRENGTHS[strength]
+    extra = {}
+    if corruption == "crf_compression":
+        extra["ffmpeg"] = version(require_ffmpeg(cfg.options.ffmpeg))
+    opts: dict[str, Any] = {"colour_fix": cfg.options.colour_fix}
+    if corruption.startswith("style"):
+        opts["style_backend"] = cfg.options.style_backend
+    return {"strength": strength, "severity": severity, "corruption": corruption,
+            "parameters": _jsonable(c.params.get(c.same_as.get(severity, severity))),
+            "computed_as_severity": c.same_as.get(severity, severity), "random": c.random,
+            "seed": cfg.seed, "options": opts, "jpeg_quality": JPEG_QUALITY if corruption not in FILE_LEVEL else None,
+            "tools": tool_versions(extra)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def check_existing(cfg: BuildConfig) -> None:
+    """Refuse to resume into a variant whose manifest was built with another seed or options."""
+    for s in cfg.strengths:
+        for c in cfg.corruptions:
+            path = Path(cfg.out) / s / c / MANIFEST
+            if not path.is_file():
+                continue
+            try:
+                old = read_manifest(path)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+            new = variant_header(cfg, s, c)
+            for key in ("seed", "options", "parameters"):
+                if old.get(key) != new[key]:
+                    raise UserError(f"{path}: built with {key}={old.get(key)!r}, this run has {new[key]!r}; "
+                                    "use another --out or delete that variant")
+
+
+def execute(units: list[Unit], cfg: BuildConfig, progress: bool = True) -> dict[str, float]:
+    """Run `units` (inline when workers == 1, else in a spawned process pool); seconds per corruption."""
+    seconds: dict[str, float] = {}
+    bar = tqdm(total=sum(len(u.frames) for u in units), unit="frame", desc="davis-c build", disable=not progress)
+
+    def done(result: tuple[Unit, int, float]) -> None:
+        unit, n, dt = result
+        seconds[unit.corruption] = seconds.get(unit.corruption, 0.0) + dt
+        bar.set_postfix_str(f"{unit.strength}/{unit.corruption}/{unit.video}", refresh=False)
+        bar.update(n)
+
+    try:
+        if cfg.workers <= 1 or len(units) <= 1:
+            threads = cv2.getNumThreads()
+            _init_worker()
+            try:
+                for u in units:
+                    done(run_unit(u, cfg.out, cfg.seed, cfg.options))
+            finally:
+                cv2.setNumThreads(threads)
+        else:
+            _run_pool(units, cfg, done)
+    finally:
+        bar.close()
+    return seconds
+
+
+def _run_pool(units: list[Unit], cfg: BuildConfig, done) -> None:
+    ctx = mp.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=min(cfg.workers, len(units)), mp_context=ctx,
+                                initializer=_init_worker) as pool:
+        futures = [pool.submit(run_unit, u, cfg.out, cfg.seed, cfg.options) for u in units]
+        try:
+            for fut in cf.as_completed(futures):
+                done(fut.result())
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
+    """Build (or resume) the DAVIS-C variants described by `cfg`; returns a small summary."""
+    units = plan_units(cfg)
+    if "crf_compression" in cfg.corruptions:
+        require_ffmpeg(cfg.options.ffmpeg)
+    check_existing(cfg)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_run_json(out, _jsonable(asdict(cfg)))
+    for variant in {(u.strength, u.corruption) for u in units}:
+        remove_stale_parts(out.joinpath(*variant))
+    todo = [u for u in units if not u.dest(out).is_dir()]
+    seconds = execute(todo, cfg, progress=progress)
+    for s in cfg.strengths:
+        for c in cfg.corruptions:
+            write_manifest(out / s / c, variant_header(cfg, s, c))
+    return {"units": len(units), "built": len(todo), "skipped": len(units) - len(todo), "seconds": seconds}
