@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from davis_c import cli_build, cli_synth, cli_validate, cli_verify
+from davis_c import cli_build, cli_download, cli_synth, cli_validate, cli_verify
 from davis_c.cli_util import make_parser, run_cli
 
 # Each command module exposes `register(subparsers)`; add new ones here.
-COMMAND_MODULES = [cli_validate, cli_synth, cli_build, cli_verify]
+COMMAND_MODULES = [cli_validate, cli_synth, cli_download, cli_build, cli_verify]
 
 
 def build_parser():
