@@ -12,7 +12,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """HxWx3 RGB uint8 -> [1, 3, H, W] float32 ImageNet-normalised (ToTensor + Normalize)."""
-    x = torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(2, 0, 1).float().div_(255.0)
+    if not frame.flags.writeable or not frame.flags.c_contiguous:
+        frame = np.array(frame, copy=True, order="C")
+    x = torch.from_numpy(frame).to(device).permute(2, 0, 1).float().div_(255.0)
     mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=x.device).view(3, 1, 1)
     return ((x - mean) / std).unsqueeze(0)

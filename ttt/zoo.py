@@ -72,7 +72,7 @@ def _xmem(name, filename, training, paper, lr, notes=""):
 
 def _tiny(name, arch, engine):
     return ModelSpec(name, arch, TINY, f"{name}.pth", (), None, "embedded synthetic videos (make train-tiny)",
-                     f"{arch.upper()}-tiny (not in the paper)", 1e-5, dict(engine), None, "bilinear",
+                     ("STCN" if arch == "stcn" else "XMem") + "-tiny (not in the paper)", 1e-5, dict(engine), None, "bilinear",
                      embedded=True)
 
 
