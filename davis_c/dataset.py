@@ -65,12 +65,13 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
 
 
 def read_palette(path: str | os.PathLike) -> bytes | None:
-    """The palette bytes of a palette PNG (768 bytes), or None for a non-palette image."""
+    """The palette bytes of a palette PNG (always 768 bytes: a short PLTE is padded with black), or None
+    for a non-palette image."""
     with Image.open(path) as im:
         if im.mode != "P":
             return None
         pal = im.getpalette()
-    return bytes(pal) if pal is not None else None
+    return (bytes(pal[:768]) + bytes(768 - min(len(pal), 768))) if pal is not None else None
 
 
 def write_mask(path: str | os.PathLike, labels: np.ndarray, palette: bytes | None = None) -> None:
