@@ -68,7 +68,7 @@ def _pipeline(pattern: str, work: Path, crf: int, size: tuple[int, int], exe: st
     frames_dir.mkdir()
     dec = ffmpeg.input(str(work / "out2.mp4"))
     if odd:
-        dec = dec.filter("crop", width, height, 0, 0)
+        dec = dec.filter("crop", width, height, 0, 0, exact=1)
     _run(dec.output(str(frames_dir / "%05d.jpg"), r=24, **{"qscale:v": 2, "start_number": 0}),
          exe, "step 3 (JPEG extraction)")
     return frames_dir
