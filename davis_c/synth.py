@@ -146,7 +146,9 @@ def _smooth(rng: np.random.Generator, t: np.ndarray, amp: float, min_period: flo
 
 
 @dataclass
-class _Object:
+class SceneObject:
+    """One object of a scene: its canvas (alpha, texture) and per-frame pose."""
+
     alpha: np.ndarray  # canvas alpha (float32)
     texture: np.ndarray  # canvas RGB (float32)
     cx: np.ndarray  # per-frame centre x (pixels)
@@ -156,7 +158,7 @@ class _Object:
 
 
 def _make_object(rng: np.random.Generator, bg_name: str, size: tuple[int, int], n_frames: int,
-                 area_frac: float) -> _Object:
+                 area_frac: float) -> SceneObject:
     w, h = size
     shape = SHAPES[int(rng.integers(len(SHAPES)))]
     shape_seed = int(rng.integers(2**63))  # the same outline at unit size (to measure) and at final size
@@ -175,10 +177,10 @@ def _make_object(rng: np.random.Generator, bg_name: str, size: tuple[int, int], 
     cy = by + _smooth(rng, t, ay, 40, 140)
     angle = rng.uniform(0, 360) + rng.uniform(-2.0, 2.0) * t + _smooth(rng, t, 15.0, 30, 90)
     scale = 1.0 + _smooth(rng, t, rng.uniform(0.05, 0.2), 40, 120)
-    return _Object(alpha, texture, cx, cy, angle, scale)
+    return SceneObject(alpha, texture, cx, cy, angle, scale)
 
 
-def _place(obj: _Object, i: int, size: tuple[int, int]):
+def place(obj: SceneObject, i: int, size: tuple[int, int]):
     """Object `obj` warped into frame `i`, cropped to its bounding box.
 
     Returns ``(y0, x0, alpha, texture)`` (alpha hxw float32, texture hxwx3) or None when the object
@@ -229,14 +231,14 @@ def _background(rng: np.random.Generator, name: str, size: tuple[int, int], n_fr
 # ---------------------------------------------------------------- videos
 
 
-def _visible_first(objs: list[_Object], size: tuple[int, int]) -> list[float]:
+def _visible_first(objs: list[SceneObject], size: tuple[int, int]) -> list[float]:
     """Fraction of each object's own area that is visible (not occluded, inside) in frame 0."""
     w, h = size
     cover = np.zeros((h, w), np.float32)
     fracs = []
     for obj in reversed(objs):  # front to back
         own = float(obj.alpha.sum() * obj.scale[0] ** 2)
-        placed = _place(obj, 0, size)
+        placed = place(obj, 0, size)
         if placed is None:
             fracs.append(0.0)
             continue
@@ -247,7 +249,7 @@ def _visible_first(objs: list[_Object], size: tuple[int, int]) -> list[float]:
     return fracs[::-1]
 
 
-def _sample_objects(rng: np.random.Generator, bg_name: str, cfg: SynthConfig) -> list[_Object]:
+def _sample_objects(rng: np.random.Generator, bg_name: str, cfg: SynthConfig) -> list[SceneObject]:
     """1..max_objects objects, re-drawn until each shows >= 40% of itself in frame 0 (fewer if needed)."""
     k = int(rng.integers(1, cfg.max_objects + 1))
     shrink = min(1.0, 2.0 / (k + 1))
@@ -260,12 +262,21 @@ def _sample_objects(rng: np.random.Generator, bg_name: str, cfg: SynthConfig) ->
         k -= 1  # crowded: try with one object fewer (k = 1 always succeeds quickly)
 
 
-def render_video(cfg: SynthConfig, split: str, index: int, out_images: Path, out_masks: Path) -> dict:
-    """Write one video's JPEG frames and palette PNG masks; return its summary record."""
+def scene(cfg: SynthConfig, split: str, index: int):
+    """The random draws of one video: ``(background photo name, background renderer, objects)``.
+
+    Depends only on ``(cfg.seed, split, index)`` and the size/length/object settings, never on how
+    many other videos are generated.
+    """
     rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SPLIT_CODES[split], index)))
     bg_name = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
     background = _background(rng, bg_name, cfg.size, cfg.n_frames)
-    objs = _sample_objects(rng, bg_name, cfg)
+    return bg_name, background, _sample_objects(rng, bg_name, cfg)
+
+
+def render_video(cfg: SynthConfig, split: str, index: int, out_images: Path, out_masks: Path) -> dict:
+    """Write one video's JPEG frames and palette PNG masks; return its summary record."""
+    bg_name, background, objs = scene(cfg, split, index)
     out_images.mkdir(parents=True, exist_ok=True)
     out_masks.mkdir(parents=True, exist_ok=True)
     w, h = cfg.size
@@ -273,7 +284,7 @@ def render_video(cfg: SynthConfig, split: str, index: int, out_images: Path, out
         img = background(i)
         labels = np.zeros((h, w), np.uint8)
         for k, obj in enumerate(objs, start=1):  # back to front
-            placed = _place(obj, i, cfg.size)
+            placed = place(obj, i, cfg.size)
             if placed is None:
                 continue
             y0, x0, a, tex = placed
