@@ -187,3 +187,15 @@ def test_tfhub_errors(tmp_path, monkeypatch):
     with pytest.raises(UserError, match=r"cannot load TF-Hub style model https://tfhub.dev/.*--style-model DIR"):
         stylize_tfhub.TfHubBackend(None)
     stylize_tfhub.load_module.cache_clear()
+
+
+def test_style_fingerprint_for_manifest(tmp_path):
+    import hashlib
+
+    styles = _write_styles(tmp_path / "styles")
+    fp = st.style_fingerprint(Options(styles_dir=styles), 2)
+    assert fp["style_backend"] == "onnx" and fp["style_image"] == "2.png"
+    assert fp["style_image_sha256"] == hashlib.sha256((styles / "2.png").read_bytes()).hexdigest()
+    assert len(fp["arbitrary_transform_onnx_sha256"]) == 64
+    tf_fp = st.style_fingerprint(Options(styles_dir=styles, style_backend="tfhub"), 2)
+    assert tf_fp["style_model"] == stylize_tfhub.HUB_URL

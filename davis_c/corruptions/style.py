@@ -11,12 +11,14 @@ Backends (`Options.style_backend`): `onnx` (offline default, `stylize_onnx`) and
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from davis_c.corruptions import stylize_onnx, stylize_tfhub
 from davis_c.corruptions.base import Corruption, Frames, Options, to_uint8
 from davis_c.corruptions.colour import preserve_colours
 from davis_c.corruptions.stylize_onnx import OnnxBackend
@@ -34,7 +36,7 @@ STYLE_PARAMS: dict[int, dict[str, bool]] = {sev: {"preserve_colours": sev <= 4} 
 def style_path(styles_dir: Path | str | None, index: int) -> Path:
     """`<styles_dir>/<index>.png`; a clear UserError when the folder is not given or the file is missing."""
     if styles_dir is None:
-        raise UserError(f"style{index} needs the official style images: pass --styles DIR "
+        raise UserError(f"style{index} needs the official style images: pass --styles-dir DIR "
                         f"(get them with `{DOWNLOAD_HINT}`)")
     path = Path(styles_dir) / f"{index}.png"
     if not path.is_file():
@@ -69,6 +71,24 @@ def prepared_style(options: Options, index: int):
     st = path.stat()
     model = str(options.style_model) if options.style_model else None
     return _prepared(options.style_backend, model, str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def style_fingerprint(options: Options, index: int) -> dict[str, str | None]:
+    """What a style variant depends on, for the build manifest: backend, model, style image and ONNX hashes."""
+    path = style_path(options.styles_dir, index)
+    info: dict[str, str | None] = {"style_backend": options.style_backend, "style_image": path.name,
+                                   "style_image_sha256": _sha256(path)}
+    if options.style_backend == "onnx":
+        for name in ("arbitrary_predict", "arbitrary_transform"):
+            info[f"{name}_onnx_sha256"] = _sha256(stylize_onnx.model_dir() / f"{name}.onnx")
+        info["onnx_tile"], info["onnx_overlap"] = str(stylize_onnx.TILE), str(stylize_onnx.OVERLAP)
+    else:
+        info["style_model"] = str(options.style_model) if options.style_model else stylize_tfhub.HUB_URL
+    return info
 
 
 def stylize_frame(rgb: np.ndarray, state, severity: int, options: Options) -> np.ndarray:

@@ -23,8 +23,9 @@ def _import_tf():
         import tensorflow as tf
         import tensorflow_hub as hub
     except ImportError as exc:
-        raise UserError("the tfhub style backend needs TensorFlow: pip install -e '.[tf]' "
-                        f"(import failed: {exc}); or use --style-backend onnx") from exc
+        raise UserError("the tfhub style backend needs TensorFlow: pip install -e '.[tf]' && pip install "
+                        f"--no-deps tensorflow-hub==0.16.1 tf-keras==2.21.0 (import failed: {exc}); "
+                        "or use --style-backend onnx") from exc
     return tf, hub
 
 
