@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from davis_c.cli_util import add_command
+from davis_c.cli_util import add_command, default_workers
 from davis_c.runmeta import write_run_json
 from davis_c.synth import MAX_SIZE, generate, read_manifest, summary
 
@@ -26,7 +26,8 @@ def _cmd(args: argparse.Namespace) -> int:
         return 0
     before = read_manifest(out)
     generate(out, n_train=args.train, n_val=args.val, n_frames=args.frames, size=args.size, seed=args.seed,
-             max_objects=args.max_objects, force=args.force, progress=not args.quiet)
+             max_objects=args.max_objects, force=args.force, progress=not args.quiet,
+             workers=args.workers or default_workers())
     if before is not None and read_manifest(out) == before and not args.force:
         print(f"{out}: already complete (same parameters), nothing to do")
     else:
@@ -51,4 +52,6 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing --out made with other parameters")
     p.add_argument("--summary", action="store_true",
                    help="only print the summary of an existing synthetic root at --out")
+    p.add_argument("--workers", type=int, default=0, help="parallel processes (default: all CPUs this process "
+                   "may use); the output does not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

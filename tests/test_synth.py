@@ -33,7 +33,7 @@ def stats_root(tmp_path_factory) -> Path:
 
 def test_same_seed_gives_identical_bytes(tmp_path):
     a = _files(generate(tmp_path / "a", **SMALL, seed=7, progress=False))
-    b = _files(generate(tmp_path / "b", **SMALL, seed=7, progress=False))
+    b = _files(generate(tmp_path / "b", **SMALL, seed=7, progress=False, workers=2))  # parallel: same bytes
     assert a.keys() == b.keys() and a == b
     assert sum(k.endswith(".jpg") for k in a) == 4 * 5 and sum(k.endswith(".png") for k in a) == 4 * 5
 
