@@ -63,11 +63,24 @@ def test_onnx_tiling_reassembles_exactly(monkeypatch):
     monkeypatch.setattr(stylize_onnx, "_run_tile", lambda tile, b: tile.astype(np.float32))
     for h, w in [(50, 70), (400, 200), (480, 854)]:
         x = RNG.random((h, w, 3), dtype=np.float32)
-        np.testing.assert_allclose(stylize_onnx.stylize(x, None), x, atol=1e-6)
+        np.testing.assert_allclose(stylize_onnx.stylize_tiles(x, None), x, atol=1e-6)
     assert stylize_onnx.tile_starts(854) == [0, 256, 470]
     assert stylize_onnx.tile_starts(384) == [0]
     win = stylize_onnx.blend_window()
     assert win.min() > 0 and win[192, 192] == 1.0 and np.allclose(win, win.T)
+
+
+def test_onnx_full_mode_is_the_shipped_network_at_any_size():
+    """The relaxed-shape graph gives the shipped graph's output at 384x384, and runs at other sizes."""
+    style = np.ascontiguousarray(skimage.data.coffee()[::2, ::2])
+    b_full = stylize_onnx.style_bottleneck(style)                     # style at its own size (official)
+    b_256 = stylize_onnx.style_bottleneck(style, full_size=False)
+    assert b_full.shape == b_256.shape == (1, 1, 1, 100) and np.abs(b_full - b_256).max() > 1e-3
+    x = (cv2.resize(skimage.data.chelsea(), (384, 384), interpolation=cv2.INTER_AREA) / 255.0).astype(np.float32)
+    np.testing.assert_array_equal(stylize_onnx.stylize_full(x, b_256), stylize_onnx._run_tile(x, b_256))
+    odd = (RNG.random((21, 70, 3)) * 0.8).astype(np.float32)          # < MIN_SIDE and not a multiple of 4
+    out = stylize_onnx.stylize_full(odd, b_full)
+    assert out.shape == odd.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
 
 
 def test_onnx_backend_real_weights(tmp_path):
@@ -90,13 +103,15 @@ def test_onnx_backend_real_weights(tmp_path):
     assert np.abs(chroma(low[0]) - chroma(frame)).mean() < 0.5 * np.abs(chroma(high) - chroma(frame)).mean()
     fixed = corr.apply([frame], 3, RNG, Options(style_backend="onnx", styles_dir=styles, colour_fix=True))[0]
     assert not np.array_equal(fixed, low[0])
+    tiles = corr.apply([frame], 5, RNG, Options(styles_dir=styles, extra={"style_onnx_mode": "tiles"}))[0]
+    assert tiles.shape == frame.shape and not np.array_equal(tiles, high)
 
 
 def test_style_prepared_once_per_style(tmp_path, monkeypatch):
     styles = _write_styles(tmp_path / "styles")
     calls = []
     real = stylize_onnx.style_bottleneck
-    monkeypatch.setattr(stylize_onnx, "style_bottleneck", lambda im: calls.append(im.shape) or real(im))
+    monkeypatch.setattr(stylize_onnx, "style_bottleneck", lambda im, full_size: calls.append(im.shape) or real(im))
     st._prepared.cache_clear()
     frame = np.zeros((36, 40, 3), np.uint8)
     opts = Options(styles_dir=styles)
@@ -130,6 +145,8 @@ def test_style_errors(tmp_path):
         st.STYLES["style1"].apply([frame], 3, RNG, Options(styles_dir=styles, style_backend="nope"))
     with pytest.raises(UserError, match="tfhub backend only"):
         st.STYLES["style1"].apply([frame], 3, RNG, Options(styles_dir=styles, style_model="x"))
+    with pytest.raises(UserError, match="unknown onnx style mode"):
+        st.STYLES["style1"].apply([frame], 3, RNG, Options(styles_dir=styles, extra={"style_onnx_mode": "x"}))
 
 
 # ---------------------------------------------------------------------------------------- TF-Hub backend
@@ -194,7 +211,7 @@ def test_style_fingerprint_for_manifest(tmp_path):
 
     styles = _write_styles(tmp_path / "styles")
     fp = st.style_fingerprint(Options(styles_dir=styles), 2)
-    assert fp["style_backend"] == "onnx" and fp["style_image"] == "2.png"
+    assert fp["style_backend"] == "onnx" and fp["style_image"] == "2.png" and fp["onnx_mode"] == "full"
     assert fp["style_image_sha256"] == hashlib.sha256((styles / "2.png").read_bytes()).hexdigest()
     assert len(fp["arbitrary_transform_onnx_sha256"]) == 64
     tf_fp = st.style_fingerprint(Options(styles_dir=styles, style_backend="tfhub"), 2)

@@ -25,8 +25,12 @@ from davis_c.corruptions.stylize_onnx import OnnxBackend
 from davis_c.corruptions.stylize_tfhub import TfHubBackend
 from davis_c.errors import UserError
 
-BACKENDS = {"onnx": OnnxBackend, "tfhub": TfHubBackend}
-"""`--style-backend` name -> backend class (`prepare(style_rgb)`, `stylize(content01, state)`)."""
+BACKENDS = {
+    "onnx": lambda model, mode: OnnxBackend(model, mode),
+    "tfhub": lambda model, mode: TfHubBackend(model),
+}
+"""`--style-backend` name -> factory(model, onnx_mode) of an object with `prepare(style_rgb)` and
+`stylize(content01, state)`. `Options.extra["style_onnx_mode"]` picks the onnx mode: full (default) or tiles."""
 
 DOWNLOAD_HINT = "python -m davis_c download styles --out DIR"
 STYLE_PARAMS: dict[int, dict[str, bool]] = {sev: {"preserve_colours": sev <= 4} for sev in range(1, 6)}
@@ -52,25 +56,30 @@ def read_style(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def backend_key(options: Options) -> tuple[str, str | None, str]:
+    """(backend name, model or None, onnx mode) of these options."""
+    model = str(options.style_model) if options.style_model else None
+    return options.style_backend, model, str(options.extra.get("style_onnx_mode", "full"))
+
+
 @lru_cache(maxsize=4)
-def get_backend(name: str, model: str | None):
-    """The backend instance for (name, model), built once per process."""
+def get_backend(name: str, model: str | None, mode: str = "full"):
+    """The backend instance for (name, model, onnx mode), built once per process."""
     if name not in BACKENDS:
         raise UserError(f"unknown style backend {name!r}; choose one of: {', '.join(BACKENDS)}")
-    return BACKENDS[name](model)
+    return BACKENDS[name](model, mode)
 
 
 @lru_cache(maxsize=16)
-def _prepared(name: str, model: str | None, path: str, mtime_ns: int, size: int):
-    return get_backend(name, model).prepare(read_style(Path(path)))
+def _prepared(key: tuple[str, str | None, str], path: str, mtime_ns: int, size: int):
+    return get_backend(*key).prepare(read_style(Path(path)))
 
 
 def prepared_style(options: Options, index: int):
     """The backend's style state (ONNX bottleneck / TF tensor) for style `index`, computed once."""
     path = style_path(options.styles_dir, index)
     st = path.stat()
-    model = str(options.style_model) if options.style_model else None
-    return _prepared(options.style_backend, model, str(path.resolve()), st.st_mtime_ns, st.st_size)
+    return _prepared(backend_key(options), str(path.resolve()), st.st_mtime_ns, st.st_size)
 
 
 def _sha256(path: Path) -> str:
@@ -84,8 +93,10 @@ def style_fingerprint(options: Options, index: int) -> dict[str, str | None]:
                                    "style_image_sha256": _sha256(path)}
     if options.style_backend == "onnx":
         for name in ("arbitrary_predict", "arbitrary_transform"):
-            info[f"{name}_onnx_sha256"] = _sha256(stylize_onnx.model_dir() / f"{name}.onnx")
-        info["onnx_tile"], info["onnx_overlap"] = str(stylize_onnx.TILE), str(stylize_onnx.OVERLAP)
+            info[f"{name}_onnx_sha256"] = _sha256(stylize_onnx.model_path(name))
+        info["onnx_mode"] = backend_key(options)[2]
+        if info["onnx_mode"] == "tiles":
+            info["onnx_tile"], info["onnx_overlap"] = str(stylize_onnx.TILE), str(stylize_onnx.OVERLAP)
     else:
         info["style_model"] = str(options.style_model) if options.style_model else stylize_tfhub.HUB_URL
     return info
@@ -94,8 +105,7 @@ def style_fingerprint(options: Options, index: int) -> dict[str, str | None]:
 def stylize_frame(rgb: np.ndarray, state, severity: int, options: Options) -> np.ndarray:
     """One HxWx3 uint8 RGB frame -> stylised uint8 RGB frame."""
     content = (rgb / 255.0).astype(np.float32)
-    out = get_backend(options.style_backend, str(options.style_model) if options.style_model else None
-                      ).stylize(content, state)
+    out = get_backend(*backend_key(options)).stylize(content, state)
     if STYLE_PARAMS[severity]["preserve_colours"]:
         out = preserve_colours(content, out, options.colour_fix)
     return to_uint8(out * np.float32(255.0))
