@@ -217,7 +217,7 @@ def _background(rng: np.random.Generator, name: str, size: tuple[int, int], n_fr
         src = np.ascontiguousarray(src[:, ::-1])
     sh, sw = src.shape[:2]
     t = np.arange(n_frames, dtype=np.float64)
-    px = _smooth(rng, t, min(0.35 * (sw - w), 0.15 * w), 60, 200)  # slow pan: about 1 px per frame
+    px = _smooth(rng, t, min(0.35 * (sw - w), 0.15 * w), 60, 200)  # slow pan: a few px per frame at most
     py = _smooth(rng, t, min(0.25 * (sh - h), 0.1 * h), 60, 200)
     zoom = 1.0 + _smooth(rng, t, 0.04, 60, 160)
     light = 1.0 + _smooth(rng, t, 0.05, 40, 120)
