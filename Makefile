@@ -50,7 +50,11 @@ demo: setup
 	$(PY) -m davis_c synth --out data/demo/synth
 	$(PY) -m davis_c validate data/demo/synth
 
-davis-c eval check-published:
+davis-c: setup
+	@test -d "$(DAVIS)/JPEGImages/480p" || { echo "error: no DAVIS-2017 data at $(DAVIS); download it with: python -m davis_c download davis2017 --out data"; exit 2; }
+	$(PY) -m davis_c build --src "$(DAVIS)" --out "$(OUT)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(STYLES),--styles-dir "$(STYLES)")
+
+eval check-published:
 	@echo "error: 'make $@' is not implemented yet, see README.md (Status)"; exit 2
 
 clean:

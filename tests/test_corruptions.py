@@ -162,3 +162,18 @@ def test_seed_derivation_is_stable_across_processes():
     assert np.array_equal(a, derive_rng(0, "v", "gaussian_noise", 3).random(4))
     assert not np.array_equal(a, derive_rng(0, "v", "gaussian_noise", 4).random(4))
     assert not np.array_equal(a, derive_rng(1, "v", "gaussian_noise", 3).random(4))
+
+
+def test_fused_hsv_kernels_equal_skimage_on_adversarial_pixels():
+    from davis_c.corruptions import hsv
+    from davis_c.corruptions.base import to_uint8
+
+    grid = np.array(np.meshgrid(*[np.arange(0, 256, 15)] * 3)).reshape(3, -1).T.astype(np.uint8)
+    grey = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+    imgs = [grid.reshape(-1, 18, 3), grey.reshape(16, 16, 3), np.ascontiguousarray(data.coffee()[:80, :120])]
+    for x in imgs:
+        for severity in range(1, 6):
+            np.testing.assert_array_equal(hsv.brightness_u8(x, ic.BRIGHTNESS[severity]),
+                                          to_uint8(ic.brightness(x, severity)))
+            np.testing.assert_array_equal(hsv.saturate_u8(x, *ic.SATURATE[severity]),
+                                          to_uint8(ic.saturate(x, severity)))

@@ -5,6 +5,8 @@ Fidelity notes (TTT-SPEC §5):
   here therefore gets a contiguous BGR uint8 array, so noise draws land on the same channels and reductions
   (contrast's mean) run in the same memory order. Results go back to RGB afterwards.
 * Float results become uint8 like `cv2.imwrite` (round half to even, saturate): `base.to_uint8`.
+* `brightness`/`saturate` run as a fused numba kernel equal bit for bit to skimage's HSV round trip (`hsv.py`);
+  the skimage versions stay here as the readable definition.
 * Constants are the ImageNet-C tables for severities 1..5 (DAVIS-C uses 3, 4, 5).
 * Random corruptions take a `numpy.random.Generator`; `gaussian_noise` draws one `normal(size=HxWx3)` per frame and
   `glass_blur` one `integers(-d, d, size=(iters, H-2d, W-2d, 2))` block per frame, in frame order.
@@ -21,7 +23,7 @@ import skimage.color as skcolor
 from PIL import Image
 from skimage.filters import gaussian
 
-from davis_c.corruptions import glass
+from davis_c.corruptions import glass, hsv
 from davis_c.corruptions.base import Corruption, Frames, Options, to_uint8
 
 GAUSSIAN_NOISE = {1: 0.08, 2: 0.12, 3: 0.18, 4: 0.26, 5: 0.38}
@@ -64,6 +66,16 @@ def saturate(x: np.ndarray, severity: int, rng: np.random.Generator | None = Non
     x = skcolor.rgb2hsv(np.asarray(x) / 255.0)
     x[:, :, 1] = np.clip(x[:, :, 1] * a + b, 0, 1)
     return np.clip(skcolor.hsv2rgb(x), 0, 1) * 255
+
+
+def brightness_fast(x: np.ndarray, severity: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """`brightness` already rounded to uint8, by the bit-exact fused numba kernel (`hsv.py`)."""
+    return hsv.brightness_u8(x, BRIGHTNESS[severity])
+
+
+def saturate_fast(x: np.ndarray, severity: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """`saturate` already rounded to uint8, by the bit-exact fused numba kernel (`hsv.py`)."""
+    return hsv.saturate_u8(x, *SATURATE[severity])
 
 
 def glass_blur(x: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
@@ -129,8 +141,8 @@ def _make(name: str, fn: FrameFn, params: dict, random: bool, description: str) 
 IMAGENET_C: dict[str, Corruption] = {
     "gaussian_noise": _make("gaussian_noise", gaussian_noise, GAUSSIAN_NOISE, True, "additive N(0, sigma) noise"),
     "contrast": _make("contrast", contrast, CONTRAST, False, "contrast towards the per-channel mean"),
-    "brightness": _make("brightness", brightness, BRIGHTNESS, False, "HSV value + c (skimage)"),
-    "saturate": _make("saturate", saturate, SATURATE, False, "HSV saturation * a + b (skimage)"),
+    "brightness": _make("brightness", brightness_fast, BRIGHTNESS, False, "HSV value + c (skimage)"),
+    "saturate": _make("saturate", saturate_fast, SATURATE, False, "HSV saturation * a + b (skimage)"),
     "glass_blur": _make("glass_blur", glass_blur, GLASS_BLUR, True, "(sigma, delta, iterations) glass blur"),
     "defocus_blur": _make("defocus_blur", defocus_blur, DEFOCUS_BLUR, False, "(radius, alias blur) disk filter"),
     "pixelate": _make("pixelate", pixelate, PIXELATE, False, "PIL BOX down/up by factor c"),
