@@ -113,6 +113,9 @@ def _fetch(url: str, part: Path, timeout: float, hint: str | None) -> None:
         with resp:
             if offset and resp.status != 206:
                 offset = 0  # server ignored Range: start over
+            elif offset and not (resp.headers.get("Content-Range") or "").startswith(f"bytes {offset}-"):
+                raise UserError(f"{url}: server answered a different range than asked "
+                                f"({resp.headers.get('Content-Range')}); delete {part} and re-run")
             length = resp.headers.get("Content-Length")
             total = offset + int(length) if length and length.isdigit() else None
             with open(part, "ab" if offset else "wb") as f, tqdm(
@@ -199,17 +202,16 @@ def _inside(base: PurePosixPath, target: str) -> bool:
     return True
 
 
-def _check_tar(tf: tarfile.TarFile, archive: Path) -> None:
-    for m in tf.getmembers():
-        p = _check_name(m.name, archive)
-        if m.issym() and not _inside(p.parent, m.linkname):
-            raise UserError(f"{archive}: unsafe symlink '{m.name}' -> '{m.linkname}' leaves the target; "
-                            "nothing extracted")
-        if m.islnk() and not _inside(PurePosixPath(), m.linkname):
-            raise UserError(f"{archive}: unsafe hard link '{m.name}' -> '{m.linkname}' leaves the target; "
-                            "nothing extracted")
-        if m.isdev() or m.isfifo():
-            raise UserError(f"{archive}: member '{m.name}' is a device or FIFO; nothing extracted")
+def _check_tar_member(m: tarfile.TarInfo, archive: Path) -> None:
+    p = _check_name(m.name, archive)
+    if m.issym() and not _inside(p.parent, m.linkname):
+        raise UserError(f"{archive}: unsafe symlink '{m.name}' -> '{m.linkname}' leaves the target; "
+                        "nothing extracted")
+    if m.islnk() and not _inside(PurePosixPath(), m.linkname):
+        raise UserError(f"{archive}: unsafe hard link '{m.name}' -> '{m.linkname}' leaves the target; "
+                        "nothing extracted")
+    if m.isdev() or m.isfifo():
+        raise UserError(f"{archive}: member '{m.name}' is a device or FIFO; nothing extracted")
 
 
 def _check_zip(zf: zipfile.ZipFile, archive: Path) -> None:
@@ -225,9 +227,10 @@ def _check_zip(zf: zipfile.ZipFile, archive: Path) -> None:
 def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
     """Extract a zip or tar(.gz/.bz2/.xz) `archive` into `dest` after checking every member.
 
-    The archive is unpacked into a temporary folder inside `dest`, then its top-level entries are moved
-    into place (replacing older copies), so an interrupted extraction never looks complete. Returns the
-    top-level names extracted.
+    The archive is unpacked into a temporary folder inside `dest` (tar: one pass, each member checked
+    before it is written), then its top-level entries are moved into place (replacing older copies), so
+    an unsafe archive leaves nothing in `dest` and an interrupted extraction never looks complete.
+    Returns the top-level names extracted.
     """
     archive, dest = Path(archive), Path(dest)
     if not archive.is_file():
@@ -242,10 +245,11 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[st
                 tmp.mkdir()
                 zf.extractall(tmp)
         elif tarfile.is_tarfile(archive):
-            with tarfile.open(archive) as tf:
-                _check_tar(tf, archive)
+            with tarfile.open(archive) as tf:  # one pass: check each member, then extract it
                 tmp.mkdir()
-                tf.extractall(tmp, filter="data")
+                for member in tf:
+                    _check_tar_member(member, archive)
+                    tf.extract(member, tmp, filter="data")
         else:
             raise UserError(f"{archive}: not a zip or tar archive (truncated download?)")
         names = sorted(p.name for p in tmp.iterdir())

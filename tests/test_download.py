@@ -38,6 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         if rng and self.path not in srv.ignore_range:
             start = int(rng.split("=")[1].split("-")[0])
+            start = srv.bad_range.get(self.path, start)  # a broken server answering another range
             if start >= len(data):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(data)}")
@@ -61,7 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.files, srv.log, srv.truncate, srv.ignore_range = {}, [], {}, set()
+    srv.files, srv.log, srv.truncate, srv.ignore_range, srv.bad_range = {}, [], {}, set(), {}
     srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
     t = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
     t.start()
@@ -150,6 +151,16 @@ def test_server_ignoring_range_restarts_cleanly(server, tmp_path):
     Path(str(dest) + ".part").write_bytes(b"junk" * 100)
     download_file(server.url + "/a.bin", dest, sha256=hashlib.sha256(PAYLOAD).hexdigest())
     assert dest.read_bytes() == PAYLOAD
+
+
+def test_wrong_range_answer_is_refused(server, tmp_path):
+    server.files["/a.bin"] = PAYLOAD
+    server.bad_range["/a.bin"] = 10
+    dest = tmp_path / "a.bin"
+    Path(str(dest) + ".part").write_bytes(PAYLOAD[:1000])
+    with pytest.raises(UserError, match="different range"):
+        download_file(server.url + "/a.bin", dest)
+    assert not dest.exists() and Path(str(dest) + ".part").read_bytes() == PAYLOAD[:1000]
 
 
 def test_complete_part_file_is_finished_without_body(server, tmp_path):
