@@ -63,6 +63,9 @@ def test_video_listed_but_absent(root):
     p = only(validate(root))
     assert p.kind == "missing-video" and p.path == root / "JPEGImages" / "480p" / "gamma"
     assert "gamma" in str(p)
+    (root / "JPEGImages" / "480p" / "gamma").mkdir()  # present but holding no frames
+    p = only(validate(root))
+    assert p.kind == "missing-video" and "no frames" in p.message
 
 
 def test_video_without_annotation_directory(root):
