@@ -29,6 +29,19 @@ def _import_tf():
     return tf, hub
 
 
+def _single_threaded(tf) -> None:
+    """One intra/inter-op thread and deterministic ops, so outputs do not depend on the worker count.
+
+    Only possible before TensorFlow's runtime starts; later calls leave the settings as they are.
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.experimental.enable_op_determinism()
+    except RuntimeError:
+        pass
+
+
 @lru_cache(maxsize=2)
 def load_module(model: str):
     """`hub.load` of a URL or local SavedModel directory (cached per process); one-line errors."""
@@ -53,6 +66,7 @@ class TfHubBackend:
     def __init__(self, model: str | None = None) -> None:
         self.model = str(model) if model else HUB_URL
         self.tf, _ = _import_tf()
+        _single_threaded(self.tf)
         self.module = load_module(self.model)
 
     def prepare(self, style_rgb: np.ndarray):
