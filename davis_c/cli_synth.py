@@ -49,7 +49,7 @@ def register(sub) -> None:
                    help=f"frame size WxH, up to {MAX_SIZE[0]}x{MAX_SIZE[1]} (default 427x240)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--max-objects", type=int, default=4, help="objects per video are drawn from 1..N (N<=4)")
-    p.add_argument("--force", action="store_true", help="replace an existing --out made with other parameters")
+    p.add_argument("--force", action="store_true", help="replace an existing --out that is not a synthetic root")
     p.add_argument("--summary", action="store_true",
                    help="only print the summary of an existing synthetic root at --out")
     p.add_argument("--workers", type=int, default=0, help="parallel processes (default: all CPUs this process "

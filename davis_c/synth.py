@@ -356,8 +356,9 @@ def generate(out: str | os.PathLike, *, n_train: int = 8, n_val: int = 8, n_fram
              force: bool = False, progress: bool = True, workers: int = 1) -> Path:
     """Build the synthetic DAVIS-2017 root at `out` (atomically) and return it.
 
-    A complete root generated with the same parameters is left as is (no-op). An existing `out` that
-    is not such a root is refused unless `force` (it is then replaced). `workers` > 1 renders videos
+    A complete root generated with the same parameters (and generator version) is left as is (no-op);
+    a synthetic root made with other parameters is regenerated. Any other existing, non-empty `out` is
+    refused unless `force` (it is then replaced). `workers` > 1 renders videos
     in parallel processes; the files are identical either way.
     """
     cfg = SynthConfig(n_train, n_val, n_frames, tuple(size), seed, max_objects)
@@ -366,8 +367,9 @@ def generate(out: str | os.PathLike, *, n_train: int = 8, n_val: int = 8, n_fram
     if out.exists():
         if _is_same(out, cfg):
             return out
-        if not force and (not out.is_dir() or any(out.iterdir())):
-            raise UserError(f"{out}: exists and is not a synthetic root made with these parameters "
+        ours = (read_manifest(out) or {}).get("generator") == "davis_c.synth"  # regenerable: replace it
+        if not (force or ours) and (not out.is_dir() or any(out.iterdir())):
+            raise UserError(f"{out}: exists and is not a synthetic root "
                             "(choose another --out or pass --force to replace it)")
     with atomic_dir(out) as tmp:
         videos = _render_all(cfg, tmp, workers, progress)

@@ -130,16 +130,17 @@ def test_rerun_is_noop_and_foreign_dir_refused(tmp_path):
     before = f.stat().st_mtime_ns
     generate(root, **SMALL, progress=False)
     assert f.stat().st_mtime_ns == before
-    with pytest.raises(UserError, match="--force"):
-        generate(root, **{**SMALL, "n_frames": 3}, progress=False)
-    generate(root, **{**SMALL, "n_frames": 3}, force=True, progress=False)
+    generate(root, **{**SMALL, "n_frames": 3}, progress=False)  # our own root, other parameters: rebuilt
     assert len(DavisDataset.from_root(root).video("synth-val-000")) == 3
+    assert not (root / "JPEGImages" / "480p" / "synth-val-000" / "00004.jpg").exists()
     other = tmp_path / "other"
     other.mkdir()
     (other / "precious.txt").write_text("keep")
-    with pytest.raises(UserError, match="not a synthetic root"):
+    with pytest.raises(UserError, match="not a synthetic root.*--force"):
         generate(other, **SMALL, progress=False)
     assert (other / "precious.txt").read_text() == "keep"
+    generate(other, **SMALL, force=True, progress=False)
+    assert not (other / "precious.txt").exists() and validate(other) == []
 
 
 @pytest.mark.parametrize("kw, msg", [
