@@ -1,0 +1,292 @@
+"""DAVIS J (region) and F (boundary) measures, exactly as `davis2017-evaluation` computes them.
+
+Reference functions (`region_j`, `boundary_f`, `seg2bmap`, `object_statistics`) follow the official
+`davis2017/metrics.py` and `davis2017/utils.py` line for line in what they compute. `frame_scores` is the
+fast path used by the scorer: the same arithmetic restricted to each object's bounding region (see
+`docs/eval.md` for why the restriction is exact).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numba
+import numpy as np
+from skimage.morphology import disk
+
+BOUND_TH = 0.008
+
+
+def boundary_radius(shape: tuple[int, ...], bound_th: float = BOUND_TH) -> float:
+    """Boundary tolerance in pixels: `bound_th` itself if >= 1, else ceil(bound_th * image diagonal)."""
+    return float(bound_th) if bound_th >= 1 else float(np.ceil(bound_th * np.linalg.norm(shape[:2])))
+
+
+@functools.lru_cache(maxsize=16)
+def disk_kernel(radius: float) -> np.ndarray:
+    """skimage's disk structuring element as the uint8 kernel `cv2.dilate` receives officially."""
+    r = int(radius) if float(radius).is_integer() else radius
+    return disk(r).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=16)
+def disk_offsets(radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """(dy, dx) of the disk kernel's pixels relative to its centre, nearest first."""
+    k = disk_kernel(radius)
+    dy, dx = np.nonzero(k)
+    dy = dy - k.shape[0] // 2
+    dx = dx - k.shape[1] // 2
+    order = np.argsort(dy * dy + dx * dx, kind="stable")
+    return dy[order].astype(np.int64), dx[order].astype(np.int64)
+
+
+def seg2bmap(seg: np.ndarray) -> np.ndarray:
+    """One-pixel-wide boundary map of a binary mask (D. Martin's seg2bmap, as in DAVIS).
+
+    A pixel is a boundary pixel when it differs from its right, lower or lower-right neighbour; on the last
+    row only the right neighbour counts, on the last column only the lower one, the corner is never one.
+    """
+    seg = np.asarray(seg).astype(bool)
+    e = np.zeros_like(seg)
+    s = np.zeros_like(seg)
+    se = np.zeros_like(seg)
+    e[:, :-1] = seg[:, 1:]
+    s[:-1, :] = seg[1:, :]
+    se[:-1, :-1] = seg[1:, 1:]
+    b = (seg ^ e) | (seg ^ s) | (seg ^ se)
+    b[-1, :] = seg[-1, :] ^ e[-1, :]
+    b[:, -1] = seg[:, -1] ^ s[:, -1]
+    b[-1, -1] = 0
+    return b
+
+
+def region_j(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None) -> float:
+    """Jaccard index of two binary masks, void pixels excluded; 1.0 when the union is empty."""
+    gt = np.asarray(gt).astype(bool)
+    pred = np.asarray(pred).astype(bool)
+    if gt.shape != pred.shape:
+        raise ValueError(f"mask shapes differ: {gt.shape} vs {pred.shape}")
+    keep = np.ones_like(gt) if void is None else ~np.asarray(void).astype(bool)
+    inters = int(np.sum(gt & pred & keep))
+    union = int(np.sum((gt | pred) & keep))
+    return 1.0 if union == 0 else inters / union
+
+
+def _f_from_counts(n_fg: int, n_gt: int, fg_match: int, gt_match: int) -> float:
+    """F measure from boundary pixel counts with the DAVIS conventions for empty boundaries."""
+    if n_fg == 0 and n_gt > 0:
+        precision, recall = 1.0, 0.0
+    elif n_fg > 0 and n_gt == 0:
+        precision, recall = 0.0, 1.0
+    elif n_fg == 0 and n_gt == 0:
+        precision, recall = 1.0, 1.0
+    else:
+        precision = fg_match / float(n_fg)
+        recall = gt_match / float(n_gt)
+    if precision + recall == 0:
+        return 0.0
+    return 2 * precision * recall / (precision + recall)
+
+
+def _boundary_counts(gt: np.ndarray, pred: np.ndarray, kernel: np.ndarray) -> tuple[int, int, int, int]:
+    """(n_fg, n_gt, fg_match, gt_match) of two binary masks of the same (possibly cropped) shape."""
+    fg_b = seg2bmap(pred)
+    gt_b = seg2bmap(gt)
+    n_fg = int(np.count_nonzero(fg_b))
+    n_gt = int(np.count_nonzero(gt_b))
+    if n_fg == 0 or n_gt == 0:
+        return n_fg, n_gt, 0, 0
+    fg_dil = cv2.dilate(fg_b.view(np.uint8), kernel)
+    gt_dil = cv2.dilate(gt_b.view(np.uint8), kernel)
+    gt_match = int(np.count_nonzero(fg_dil[gt_b]))
+    fg_match = int(np.count_nonzero(gt_dil[fg_b]))
+    return n_fg, n_gt, fg_match, gt_match
+
+
+def boundary_f(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None = None, bound_th: float = BOUND_TH) -> float:
+    """Boundary F measure of a predicted mask against the ground truth (full-image reference version)."""
+    gt = np.asarray(gt).astype(bool)
+    pred = np.asarray(pred).astype(bool)
+    if gt.shape != pred.shape:
+        raise ValueError(f"mask shapes differ: {gt.shape} vs {pred.shape}")
+    if void is not None:
+        keep = ~np.asarray(void).astype(bool)
+        gt, pred = gt & keep, pred & keep
+    kernel = disk_kernel(boundary_radius(gt.shape, bound_th))
+    return _f_from_counts(*_boundary_counts(gt, pred, kernel))
+
+
+def object_statistics(values) -> tuple[float, float, float]:
+    """(Mean, Recall, Decay) of one object's per-frame scores, as `davis2017.utils.db_statistics`.
+
+    Recall is the fraction of frames scoring > 0.5. Decay is the mean of the first quarter minus the mean of
+    the last, with the official bin edges ``round(linspace(1, n, 5)) - 1`` and bins that include their right
+    edge (neighbouring bins share one frame). The official code casts the edges to uint8, which wraps for
+    videos longer than 256 frames; here they stay exact integers (identical for n <= 256).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    with np.errstate(all="ignore"):
+        mean = float(np.nanmean(v)) if not np.all(np.isnan(v)) else float("nan")
+        recall = float(np.nanmean(v > 0.5))
+    ids = (np.round(np.linspace(1, len(v), 5) + 1e-10) - 1).astype(np.int64)
+    bins = [v[ids[i]:ids[i + 1] + 1] for i in range(4)]
+    first = bins[0][~np.isnan(bins[0])]
+    last = bins[3][~np.isnan(bins[3])]
+    decay = float(np.mean(first) - np.mean(last)) if first.size and last.size else float("nan")
+    return mean, recall, decay
+
+
+@numba.njit(cache=True, nogil=True)
+def _bmap_crop(m):  # pragma: no cover - compiled
+    """seg2bmap of a uint8 0/1 mask (same rules as `seg2bmap`)."""
+    h, w = m.shape
+    b = np.zeros((h, w), np.bool_)
+    for y in range(h - 1):
+        r0 = m[y]
+        r1 = m[y + 1]
+        br = b[y]
+        for x in range(w - 1):
+            s0 = r0[x]
+            br[x] = ((s0 ^ r0[x + 1]) | (s0 ^ r1[x]) | (s0 ^ r1[x + 1])) != 0
+        br[w - 1] = r0[w - 1] != r1[w - 1]
+    r0 = m[h - 1]
+    br = b[h - 1]
+    for x in range(w - 1):
+        br[x] = r0[x] != r0[x + 1]
+    return b
+
+
+@numba.njit(cache=True, nogil=True)
+def _matched(src, other, dy, dx):  # pragma: no cover - compiled
+    """Pixels of `src` with a pixel of `other` at one of the offsets, i.e. sum(src * dilate(other, disk))."""
+    h, w = src.shape
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if src[y, x]:
+                for i in range(dy.size):
+                    yy = y + dy[i]
+                    xx = x + dx[i]
+                    if 0 <= yy < h and 0 <= xx < w and other[yy, xx]:
+                        n += 1
+                        break
+    return n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _grow(box, i, y, x):  # pragma: no cover - compiled
+    if y < box[i, 0]:
+        box[i, 0] = y
+    if y > box[i, 1]:
+        box[i, 1] = y
+    if x < box[i, 2]:
+        box[i, 2] = x
+    if x > box[i, 3]:
+        box[i, 3] = x
+
+
+@numba.njit(cache=True, nogil=True)
+def _frame_counts(gt, pred, void, use_void, objects, dy, dx):  # pragma: no cover - compiled
+    """Per object: [intersection, union, n_fg, n_gt, fg_match, gt_match, gt_area, pred_area]."""
+    h, w = gt.shape
+    n_obj = objects.size
+    lut = np.full(256, -1, np.int64)
+    for i in range(n_obj):
+        lut[objects[i]] = i
+    out = np.zeros((n_obj, 8), np.int64)
+    box = np.empty((n_obj, 4), np.int64)  # y0, y1, x0, x1 (inclusive)
+    box[:, 0] = h
+    box[:, 1] = -1
+    box[:, 2] = w
+    box[:, 3] = -1
+    for y in range(h):
+        for x in range(w):
+            g = gt[y, x]
+            p = pred[y, x]
+            if g == 0 and p == 0:
+                continue
+            if use_void and void[y, x]:
+                continue
+            gi = lut[g]
+            pi = lut[p]
+            if gi >= 0:
+                out[gi, 6] += 1
+                if gi == pi:
+                    out[gi, 0] += 1
+                _grow(box, gi, y, x)
+            if pi >= 0:
+                out[pi, 7] += 1
+                _grow(box, pi, y, x)
+    for i in range(n_obj):
+        out[i, 1] = out[i, 6] + out[i, 7] - out[i, 0]
+        if box[i, 1] < 0:
+            continue
+        k = objects[i]
+        y0 = max(0, box[i, 0] - 1)
+        x0 = max(0, box[i, 2] - 1)
+        y1 = min(h, box[i, 1] + 2)
+        x1 = min(w, box[i, 3] + 2)
+        mg = np.empty((y1 - y0, x1 - x0), np.uint8)
+        mp = np.empty((y1 - y0, x1 - x0), np.uint8)
+        for y in range(y1 - y0):
+            gr = gt[y0 + y, x0:x1]
+            pr = pred[y0 + y, x0:x1]
+            mgr = mg[y]
+            mpr = mp[y]
+            for x in range(x1 - x0):
+                mgr[x] = gr[x] == k
+                mpr[x] = pr[x] == k
+            if use_void:
+                vr = void[y0 + y, x0:x1]
+                for x in range(x1 - x0):
+                    if vr[x]:
+                        mgr[x] = 0
+                        mpr[x] = 0
+        bg = _bmap_crop(mg)
+        bp = _bmap_crop(mp)
+        out[i, 2] = np.count_nonzero(bp)
+        out[i, 3] = np.count_nonzero(bg)
+        if out[i, 2] > 0 and out[i, 3] > 0:
+            out[i, 4] = _matched(bp, bg, dy, dx)
+            out[i, 5] = _matched(bg, bp, dy, dx)
+    return out
+
+
+def frame_counts(gt: np.ndarray, pred: np.ndarray, objects, void: np.ndarray | None = None,
+                 bound_th: float = BOUND_TH) -> np.ndarray:
+    """Integer counts per object (rows) of one frame: intersection, union, boundary pixels of prediction and
+    ground truth, matched boundary pixels of each, and the two areas (see `_frame_counts`)."""
+    if gt.shape != pred.shape:
+        raise ValueError(f"label maps differ in shape: {gt.shape} vs {pred.shape}")
+    dy, dx = disk_offsets(boundary_radius(gt.shape, bound_th))
+    objs = np.asarray(list(objects), dtype=np.int64)
+    use_void = void is not None
+    v = np.asarray(void, dtype=np.bool_) if use_void else np.zeros((1, 1), np.bool_)
+    return _frame_counts(gt, pred, v, use_void, objs, dy, dx)
+
+
+def scores_from_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(J, F) per object from `frame_counts` rows, with the DAVIS empty-mask conventions."""
+    js = np.array([1.0 if int(c[1]) == 0 else int(c[0]) / int(c[1]) for c in counts])
+    fs = np.array([_f_from_counts(int(c[2]), int(c[3]), int(c[4]), int(c[5])) for c in counts])
+    return js, fs
+
+
+def frame_scores(
+    gt: np.ndarray,
+    pred: np.ndarray,
+    objects,
+    void: np.ndarray | None = None,
+    bound_th: float = BOUND_TH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-object J and F of one frame from two HxW uint8 label maps, in one compiled pass.
+
+    Identical to ``region_j(gt == k, pred == k, void)`` and ``boundary_f(...)`` for each k in `objects`:
+    boundary maps are only computed over each object's bounding box grown by one pixel up/left (where all
+    its boundary pixels lie), and `dilate(b, disk) * a` is counted as the pixels of `a` that have a pixel of
+    `b` within the disk.
+    """
+    return scores_from_counts(frame_counts(gt, pred, objects, void, bound_th))
