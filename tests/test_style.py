@@ -216,3 +216,20 @@ def test_style_fingerprint_for_manifest(tmp_path):
     assert len(fp["arbitrary_transform_onnx_sha256"]) == 64
     tf_fp = st.style_fingerprint(Options(styles_dir=styles, style_backend="tfhub"), 2)
     assert tf_fp["style_model"] == stylize_tfhub.HUB_URL
+
+
+def test_build_cli_missing_style_image_is_one_line_error(tmp_path, capsys):
+    from conftest import make_tiny_davis
+
+    from davis_c.__main__ import main
+
+    root = make_tiny_davis(tmp_path / "DAVIS", {"alpha": (2, 40, 48)})
+    empty = tmp_path / "styles"
+    empty.mkdir()
+    rc = main(["build", "--src", str(root), "--out", str(tmp_path / "C"), "--corruptions", "style2",
+               "--strengths", "low", "--workers", "1", "--styles-dir", str(empty)])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2
+    assert err.startswith("error: style image not found: ") and str(empty / "2.png") in err
+    assert "python -m davis_c download styles" in err
+    assert not list((tmp_path / "C").rglob("*.jpg"))
