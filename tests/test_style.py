@@ -121,6 +121,8 @@ def test_style_prepared_once_per_style(tmp_path, monkeypatch):
 
 
 def test_onnx_style_from_shared_official_images(shared_dir):
+    sizes = [st.read_style(st.style_path(shared_dir / "styles", i)).shape for i in (1, 2, 3, 4)]
+    assert sizes == [(630, 800, 3), (390, 800, 3), (572, 800, 3), (768, 768, 3)]   # fed unresized
     path = st.style_path(shared_dir / "styles", 4)
     b = stylize_onnx.style_bottleneck(st.read_style(path))
     assert b.shape == (1, 1, 1, 100) and np.isfinite(b).all() and b.std() > 0
