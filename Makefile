@@ -54,7 +54,18 @@ davis-c: setup
 	@test -d "$(DAVIS)/JPEGImages/480p" || { echo "error: no DAVIS-2017 data at $(DAVIS); download it with: python -m davis_c download davis2017 --out data"; exit 2; }
 	$(PY) -m davis_c build --src "$(DAVIS)" --out "$(OUT)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(STYLES),--styles-dir "$(STYLES)")
 
-eval check-published:
+# make eval: TTT run over clean DAVIS + the 42 DAVIS-C variants, scored, then the report (docs/ttt.md).
+VARIANTS ?= clean,all
+RUN ?= runs/$(MODEL)-$(TTT)
+REPORT ?= reports/$(MODEL)-$(TTT)
+eval: setup
+	@test -d "$(DATA)/JPEGImages/480p" || { echo "error: no DAVIS-2017 data at $(DATA); download it with: python -m davis_c download davis2017 --out data"; exit 2; }
+	@if [ "$(VARIANTS)" != "clean" ] && [ ! -d "$(DAVISC)" ]; then echo "error: no DAVIS-C at $(DAVISC); download it with: python -m davis_c download davis-c --out data  (or build it: make davis-c)"; exit 2; fi
+	@set +e; $(PY) -m ttt run --model $(MODEL) $(if $(WEIGHTS),--weights "$(WEIGHTS)") --ttt $(TTT) --data "$(DATA)" --davis-c "$(DAVISC)" --variants $(VARIANTS) --seeds $(SEEDS) --out "$(RUN)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(ITERATIONS),--iterations $(ITERATIONS)) $(TTT_ARGS); rc=$$?; \
+	if [ $$rc -eq 3 ]; then echo "warning: some units failed (see $(RUN)/failures.json); the report covers the finished ones"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
+	$(PY) -m eval report --results "$(RUN)/results.csv" --out "$(REPORT)"
+
+check-published:
 	@echo "error: 'make $@' is not implemented yet, see README.md (Status)"; exit 2
 
 clean:
