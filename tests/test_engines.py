@@ -184,3 +184,13 @@ def test_xmem_engine_runs_and_keeps_hidden(device):
         p = eng.step(torch.randn_like(x), is_last=t == 4)
         assert p.shape == (3, 32, 32) and torch.allclose(p.sum(0), torch.ones(32, 32, device=device), atol=1e-5)
     assert eng.memory.work.size == 2 * 4  # frames 0 and 2; frame 4 is the last
+
+
+def test_read_memory_batch_of_items_with_objects():
+    """Keys per item [B, ...], values per (item, object) [B*K, ...]: each item reads its own memory."""
+    mk, qk = torch.randn(2, 8, 2, 3, 3), torch.randn(2, 8, 3, 3)
+    mv = torch.randn(4, 6, 2, 3, 3)
+    out = zoo.ARCHS["stcn"].read_memory(mk, mv, qk, top_k=None)
+    for b in range(2):
+        ref = zoo.ARCHS["stcn"].read_memory(mk[b:b + 1], mv[2 * b:2 * b + 2], qk[b:b + 1], top_k=None)
+        assert torch.allclose(out[2 * b:2 * b + 2], ref, atol=1e-6)

@@ -71,10 +71,14 @@ def softmax(sim: torch.Tensor, top_k: int | None) -> torch.Tensor:
 def readout(affinity: torch.Tensor, mv: torch.Tensor) -> torch.Tensor:
     """Weighted sum of memory values: mv [Bv, CV, N] @ affinity [Ba, N, M] -> [Bv, CV, M].
 
-    An affinity batch of 1 is shared by all value batches (one affinity for all objects).
+    An affinity batch of 1 is shared by all value batches (one affinity for all objects); an affinity
+    batch B with values [B*K, ...] is shared by the K objects of each item.
     """
-    if affinity.shape[0] == 1 and mv.shape[0] != 1:
-        affinity = affinity.expand(mv.shape[0], -1, -1)
+    ba, bv = affinity.shape[0], mv.shape[0]
+    if ba == 1 and bv != 1:
+        affinity = affinity.expand(bv, -1, -1)
+    elif ba != bv:  # keys per batch item, values per (item, object): [B*K] values
+        affinity = affinity.repeat_interleave(bv // ba, 0)
     return torch.bmm(mv, affinity.to(mv.dtype))
 
 
