@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from davis_c.errors import UserError
-from eval.metrics import BOUND_TH, frame_counts, object_statistics, scores_from_counts
+from eval.metrics import BOUND_TH, frame_counts, label_histogram, object_statistics, scores_from_counts
 from eval.pngio import read_labels
 
 PROTOCOLS = ("davis", "first-appearance")
@@ -82,7 +82,7 @@ def _check_labels(pred: np.ndarray, allowed: set[int], video: str, frame: str, w
     top = int(pred.max(initial=0))
     if top <= max(allowed) and len(allowed) == max(allowed):  # allowed is 1..n: the max decides
         return
-    present = np.flatnonzero(np.bincount(pred.ravel(), minlength=256))
+    present = np.flatnonzero(label_histogram(pred))
     bad = [int(v) for v in present if v != 0 and v not in allowed]
     if bad:
         raise UserError(f"video {video}, frame {frame}: predicted label {bad[0]} is not an object of the "
@@ -120,7 +120,7 @@ def score_video_frames(
     else:
         seen = np.zeros(256, bool)
         for gt, _ in pairs:
-            seen[gt.ravel()] = True
+            seen |= label_histogram(gt) > 0
         objects = [int(k) for k in np.flatnonzero(seen) if k not in (0, VOID)]
         if not objects:
             raise UserError(f"{gt_dir}: no object in the evaluated ground-truth frames")
