@@ -139,3 +139,25 @@ def test_every_video_starts_from_the_pretrained_weights(tmp_path, davis, monkeyp
     assert seen == [True, True, True]
     log = json.loads(RunPaths(ctx.out).log_path(Unit("stcn-tiny-synth", "mcc", "clean", 1, "beta")).read_text())
     assert len(log["losses"]) == 2 and log["ttt_seconds"] > 0 and log["peak_rss_mb"] > 0
+
+
+def test_eval_every_scores_intermediate_iterations(tmp_path, davis):
+    import pandas as pd
+
+    import ttt.runner as runner
+    from ttt.sweep import RunPaths, Unit, rebuild_results
+
+    weights = tmp_path / "w.pth"
+    torch.save(_net("xmem").state_dict(), weights)
+    runner._CACHE.clear()
+    ctx = runner.RunContext(out=tmp_path / "run", data=davis, davis_c=None, model="xmem-tiny-synth",
+                            weights=str(weights), device="cpu", threads=1,
+                            ttt=TTTConfig(method="ent", lr=1e-3, iterations=4, eval_every=2))
+    assert runner.run_unit(Unit("xmem-tiny-synth", "ent", "clean", 1, "beta"), ctx)["status"] == "done"
+    rebuild_results(RunPaths(ctx.out))
+    it = pd.read_csv(ctx.out / "iterations.csv")
+    assert sorted(set(it.iteration)) == [2, 4] and set(it.object) == {1, 2} and it.JF.between(0, 1).all()
+    final = pd.read_csv(ctx.out / "results.csv")
+    # the last intermediate evaluation used the final weights: same scores as the final prediction
+    last = it[it.iteration == 4].sort_values("object").JF.to_numpy()
+    assert np.allclose(last, final.sort_values("object").JF.to_numpy())

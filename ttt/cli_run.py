@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 
 from davis_c.cli_util import add_command, csv_list
 from davis_c.dataset import DavisDataset
 from davis_c.errors import UserError
-from davis_c.runmeta import environment, write_run_json
+from davis_c.runmeta import write_run_json
 from ttt.methods import METHODS
 from ttt.runner import RunContext
 from ttt.sweep import CLEAN, RunPaths, parse_variants, pending_units, plan_units, rebuild_results, summarize
@@ -112,11 +113,12 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return variants, videos
 
 
-def _meta(sha: str) -> dict:
-    env = environment()
-    pk = env["packages"]
-    return {"git_sha": env["git_sha"], "torch_version": pk.get("torch"), "numpy_version": pk.get("numpy"),
-            "package_version": pk.get("davis-c-ttt"), "device": env["device"].get("gpu") or env["device"]["device"]}
+def _meta() -> dict:
+    """Run-wide metadata columns (git sha, package versions); checkpoint and device are added per unit."""
+    from eval.results import run_metadata
+
+    meta = run_metadata()
+    return {"git_sha": meta["git_sha"], "versions": meta["versions"]}
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -132,7 +134,7 @@ def handle(args: argparse.Namespace) -> int:
     ctx = RunContext(out=out.resolve(), data=args.data.resolve(), davis_c=args.davis_c.resolve() if args.davis_c else None,
                      model=args.model, weights=str(weights_path) if args.weights else None, ttt=cfg,
                      device=args.device, split=args.split,
-                     dataset_name=args.dataset_name or f"davis2017-{args.split}", meta=_meta(sha),
+                     dataset_name=args.dataset_name or f"davis2017-{args.split}", meta=_meta(),
                      threads=args.threads)
     paths = RunPaths(ctx.out)
     units = plan_units(args.model, args.ttt, variants, args.seeds, videos)
@@ -148,6 +150,7 @@ def handle(args: argparse.Namespace) -> int:
             last[0] = time.monotonic()
 
     EXECUTORS[args.executor](todo, ctx, workers=args.workers, address=args.address, on_done=on_done)
+    shutil.rmtree(ctx.out / ".iter", ignore_errors=True)  # --eval-every scratch space
     n = rebuild_results(paths)
     counts = summarize(paths, units)
     print(f"results: {n} rows in {paths.results}; units done {counts['done']}, failed {counts['failed']}, "

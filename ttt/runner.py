@@ -1,8 +1,9 @@
 """Run one sweep unit: TTT (or plain inference) on one video of one variant with one seed, then score it.
 
 `run_unit` never raises: a failing unit (unreadable frame, CUDA out of memory, NaN loss, ...) is recorded
-with its error in its unit record and the sweep goes on. Order of writes (see `ttt.sweep`): log, then the
-prediction directory (renamed into place), then the unit record with the result rows (the commit point).
+with its error in its unit record and the sweep goes on. Order of writes (see `ttt.sweep`): the prediction
+directory (renamed into place when whole), the log, then the unit record with the result rows (the
+commit point); a unit without a `done` record is redone from scratch.
 """
 
 from __future__ import annotations
@@ -102,14 +103,18 @@ def _eval_hook(ctx: RunContext, unit: Unit, video: Video, lm, device):
     from ttt.infer import infer_video
 
     def hook(net, iteration: int) -> dict[str, Any]:
-        scratch = ctx.out / ".iter" / unit.variant / str(unit.seed) / unit.video / str(iteration)
+        scratch = _scratch_dir(ctx, unit) / str(iteration)
         try:
             infer_video(net, lm.spec, video, scratch, device=device, amp=ctx.ttt.amp)
             rows = _score(ctx, video, scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        return {"JF": sum(r["JF"] for r in rows) / len(rows), "objects": {r["object"]: r["JF"] for r in rows}}
+        return {"JF": sum(r["JF"] for r in rows) / len(rows), "rows": rows}
     return hook
+
+
+def _scratch_dir(ctx: RunContext, unit: Unit) -> Path:
+    return ctx.out / ".iter" / unit.variant / str(unit.seed) / unit.video
 
 
 def adapt_unit(ctx: RunContext, unit: Unit, video: Video) -> tuple[TTTLog, Any, torch.device]:
@@ -133,14 +138,31 @@ def adapt_unit(ctx: RunContext, unit: Unit, video: Video) -> tuple[TTTLog, Any, 
         return pseudo_labels(model, lm.spec, prepared, n, ctx.ttt.amp)
 
     hook = _eval_hook(ctx, unit, video, lm, device) if ctx.ttt.eval_every else None
-    log = adapt(net, prepared.input, ctx.ttt, lm.spec.arch, infer, _unroll_for(lm.spec.arch), unit.seed, hook)
+    try:
+        log = adapt(net, prepared.input, ctx.ttt, lm.spec.arch, infer, _unroll_for(lm.spec.arch), unit.seed, hook)
+    finally:
+        if hook is not None:
+            shutil.rmtree(_scratch_dir(ctx, unit), ignore_errors=True)
     return log, lm, device
 
 
 def _log_payload(unit: Unit, log: TTTLog, seconds: float, infer_s: float, device) -> dict[str, Any]:
+    evals = [{"iteration": e["iteration"], "JF": e["JF"]} for e in log.evals]
     return {"unit": unit.to_dict(), "losses": log.losses, "fallbacks": log.fallbacks,
             "refreshes": log.refreshes, "ttt_seconds": log.seconds, "infer_seconds": infer_s,
-            "total_seconds": seconds, "evals": log.evals, **_peak_memory(device)}
+            "total_seconds": seconds, "evals": evals, **_peak_memory(device)}
+
+
+def _device_name(device: torch.device) -> str:
+    return f"cuda:{torch.cuda.get_device_name(device)}" if device.type == "cuda" else "cpu"
+
+
+def _rows(ctx: RunContext, unit: Unit, scores: list[dict], sha: str | None, device) -> list[dict[str, Any]]:
+    """Result rows (eval.results schema) of one unit from `score_video` rows."""
+    head = {"dataset": ctx.dataset_name, **variant_fields(unit.variant), "model": unit.model,
+            "method": unit.method, "seed": unit.seed, "video": unit.video}
+    meta = {**ctx.meta, "checkpoint_sha256": sha, "device": _device_name(device)}
+    return [{**head, **{k: v for k, v in r.items() if k != "video"}, **meta} for r in scores]
 
 
 def execute(ctx: RunContext, unit: Unit) -> dict[str, Any]:
@@ -153,15 +175,14 @@ def execute(ctx: RunContext, unit: Unit) -> dict[str, Any]:
     log, lm, device = adapt_unit(ctx, unit, video)
     t1 = time.perf_counter()
     pred = paths.pred_dir(unit)
-    # predictions are computed into a scratch name, the log written, then the directory renamed
-    infer_video(lm.net, lm.spec, video, pred, device=device, amp=ctx.ttt.amp)
+    infer_video(lm.net, lm.spec, video, pred, device=device, amp=ctx.ttt.amp)  # renamed into place when whole
     infer_s = time.perf_counter() - t1
     payload = _log_payload(unit, log, time.perf_counter() - t0, infer_s, device)
     write_text_atomic(paths.log_path(unit), json.dumps(payload, indent=1) + "\n")
-    rows = [{"dataset": ctx.dataset_name, **variant_fields(unit.variant), "model": unit.model,
-             "method": unit.method, "seed": unit.seed, **r, "video": unit.video,
-             "checkpoint_sha256": lm.sha256, **ctx.meta} for r in _score(ctx, video, pred)]
-    return {"status": "done", "rows": rows, "seconds": payload["total_seconds"]}
+    rows = _rows(ctx, unit, _score(ctx, video, pred), lm.sha256, device)
+    iter_rows = [{**r, "iteration": e["iteration"]} for e in log.evals
+                 for r in _rows(ctx, unit, e["rows"], lm.sha256, device)]
+    return {"status": "done", "rows": rows, "iteration_rows": iter_rows, "seconds": payload["total_seconds"]}
 
 
 def _failure(exc: BaseException) -> dict[str, Any]:

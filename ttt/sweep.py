@@ -15,7 +15,6 @@ any moment can neither lose nor duplicate rows; a re-run recomputes whatever has
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -108,6 +107,10 @@ class RunPaths:
         return self.root / "results.csv"
 
     @property
+    def iterations(self) -> Path:
+        return self.root / "iterations.csv"
+
+    @property
     def failures(self) -> Path:
         return self.root / "failures.json"
 
@@ -149,24 +152,28 @@ def _iter_records(paths: RunPaths) -> Iterable[dict[str, Any]]:
             yield rec
 
 
-def collect_rows(paths: RunPaths) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(result rows of every done unit, failure records) found in the run directory."""
+def collect_rows(paths: RunPaths) -> tuple[list[dict], list[dict], list[dict]]:
+    """(result rows of every done unit, their intermediate-iteration rows, failure records)."""
     rows: list[dict[str, Any]] = []
+    iter_rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     for rec in _iter_records(paths):
         if rec.get("status") == "done":
             rows.extend(rec.get("rows", []))
+            iter_rows.extend(rec.get("iteration_rows", []))
         elif rec.get("status") == "failed":
             failures.append({k: rec.get(k) for k in ("unit", "error", "hint", "kind")})
-    return rows, failures
+    return rows, iter_rows, failures
 
 
 def rebuild_results(paths: RunPaths) -> int:
-    """Rewrite ``results.csv`` (and ``failures.json``) from the unit records; returns the row count."""
+    """Rewrite ``results.csv`` (``iterations.csv``, ``failures.json``) from the unit records; returns rows."""
     from ttt.results_io import write_table
 
-    rows, failures = collect_rows(paths)
+    rows, iter_rows, failures = collect_rows(paths)
     n = write_table(paths.results, rows)
+    if iter_rows:
+        write_table(paths.iterations, iter_rows, iterations=True)
     if failures or paths.failures.exists():
         write_text_atomic(paths.failures, json.dumps(failures, indent=1, sort_keys=True) + "\n")
     return n
@@ -185,8 +192,3 @@ def summarize(paths: RunPaths, units: Sequence[Unit]) -> dict[str, int]:
         else:
             out["missing"] += 1
     return out
-
-
-def env_flag(name: str) -> bool:
-    """True when environment variable `name` is set to a non-empty, non-zero value."""
-    return os.environ.get(name, "") not in ("", "0")
