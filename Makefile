@@ -65,8 +65,11 @@ eval: setup
 	if [ $$rc -eq 3 ]; then echo "warning: some units failed (see $(RUN)/failures.json); the report covers the finished ones"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
 	$(PY) -m eval report --results "$(RUN)/results.csv" --out "$(REPORT)"
 
-check-published:
-	@echo "error: 'make $@' is not implemented yet, see README.md (Status)"; exit 2
+# make check-published RESULTS=...: reproduced aggregates vs the paper's numbers (docs/eval.md).
+check-published: setup
+	@test -n "$(RESULTS)" || { echo "error: give the results table: make check-published RESULTS=path/to/results.csv"; exit 2; }
+	@test -f "$(RESULTS)" || { echo "error: results table '$(RESULTS)' not found (run 'make eval' first or pass RESULTS=...)"; exit 2; }
+	$(PY) -m eval check-published --results "$(RESULTS)" $(if $(TOLERANCE),--tolerance $(TOLERANCE))
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info data/demo bench/_work
