@@ -14,6 +14,7 @@ bench/cartoon_vs_imgaug.py for that comparison). Random draws come from the same
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import sys
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import reference_davis_c as ref  # noqa: E402
 
-from davis_c.build import BuildConfig, build  # noqa: E402
+from davis_c.build import BuildConfig, build, cpu_seconds  # noqa: E402
 from davis_c.cli_util import default_workers  # noqa: E402
 from davis_c.corruptions import STRENGTHS, Options  # noqa: E402
 from davis_c.corruptions.cartoon_cv import stylize_cartoon  # noqa: E402
@@ -76,30 +77,33 @@ def reference_unit(name: str, paths: list[Path], severity: int, seed: int, exe: 
                                               edge_prevalence=0.8, suppress_edges=True)) for p in paths]
 
 
-def run_reference(paths: list[Path], out: Path, seed: int, exe: str) -> dict[str, float]:
-    """Run every non-style (corruption, strength) single-process; write the files; seconds per corruption."""
-    seconds = dict.fromkeys(NON_STYLE, 0.0)
+def run_reference(paths: list[Path], out: Path, seed: int, exe: str) -> tuple[float, dict[str, float]]:
+    """Run every non-style (corruption, strength) single-process and write the files.
+
+    Returns the wall seconds of the whole reference and the CPU seconds per corruption (ffmpeg included)."""
+    cpu = dict.fromkeys(NON_STYLE, 0.0)
+    t_start = time.perf_counter()
     for strength, severity in STRENGTHS.items():
         for name in NON_STYLE:
-            t0 = time.perf_counter()
+            c0 = cpu_seconds()
             blobs = reference_unit(name, paths, severity, seed, exe)
-            seconds[name] += time.perf_counter() - t0
+            cpu[name] += cpu_seconds() - c0
             d = out / strength / name / VIDEO
             d.mkdir(parents=True, exist_ok=True)
             for p, b in zip(paths, blobs):
                 (d / f"{p.stem}.jpg").write_bytes(b)
-            print(f"  reference {strength}/{name}: {seconds[name]:.1f} s cumulative", flush=True)
-    return seconds
+            print(f"  reference {strength}/{name}: {cpu[name]:.1f} CPU-s cumulative", flush=True)
+    return time.perf_counter() - t_start, cpu
 
 
 def run_builder(src: Path, out: Path, corruptions: tuple[str, ...], workers: int,
-                seed: int) -> tuple[float, dict[str, float]]:
-    """Wall seconds of one build, and the in-worker seconds spent per corruption (summed over units)."""
+                seed: int) -> tuple[float, float, dict[str, float]]:
+    """Wall and CPU seconds (workers and ffmpeg included) of one build, and CPU seconds per corruption."""
     shutil.rmtree(out, ignore_errors=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     summary = build(BuildConfig(src=src, out=out, corruptions=corruptions, workers=workers, seed=seed,
                                 options=Options()), progress=False)
-    return time.perf_counter() - t0, summary["seconds"]
+    return time.perf_counter() - t0, cpu_seconds() - c0, summary["cpu_seconds"]
 
 
 def compare(ref_out: Path, fast_out: Path) -> tuple[int, int, list[str]]:
@@ -114,34 +118,43 @@ def compare(ref_out: Path, fast_out: Path) -> tuple[int, int, list[str]]:
     return same, total, diff
 
 
-def report(args, ref_s: dict[str, float], fast_s: dict[str, float], total_fast: float, same: int, total: int) -> str:
-    n = args.frames
-    exe = require_ffmpeg()
-    tools = tool_versions({"ffmpeg": version(exe)})
+def _rows(ref_cpu: dict[str, float], fast_cpu: dict[str, float], n: int) -> list[str]:
+    rows = ["| corruption | reference CPU-s/frame | builder CPU-s/frame | per-core speed-up |", "|---|---:|---:|---:|"]
+    for name in NON_STYLE:
+        rows.append(f"| {name} | {ref_cpu[name] / n:.3f} | {fast_cpu[name] / n:.3f} | "
+                    f"{ref_cpu[name] / fast_cpu[name]:.1f}x |")
+    for label, names in (("all but cartoon", [c for c in NON_STYLE if c != "cartoon"]), ("all 30 variants", NON_STYLE)):
+        r, f = sum(ref_cpu[c] for c in names), sum(fast_cpu[c] for c in names)
+        rows.append(f"| **{label}** | **{r / n:.2f}** | **{f / n:.2f}** | **{r / f:.1f}x** |")
+    return rows
+
+
+def report(args, ref: tuple[float, dict], fast: tuple[float, float, dict], same: int, total: int) -> str:
+    n, (ref_wall, ref_cpu), (fast_wall, fast_cpu_all, fast_cpu) = args.frames, ref, fast
+    tools = tool_versions({"ffmpeg": version(require_ffmpeg())})
+    ref_total = sum(ref_cpu.values())
     lines = [
         "# DAVIS-C builder vs the official procedure (30 non-style variants)", "",
-        f"- Machine: {platform.processor() or platform.machine()}, {default_workers()} usable cores, "
-        f"Python {platform.python_version()}; shared with other jobs (load varies).",
+        f"- Machine: {platform.machine()}, {default_workers()} usable cores, Python {platform.python_version()},"
+        f" load average at the end {os.getloadavg()[0]:.1f} (the machine is shared with other jobs).",
         f"- Versions: {', '.join(f'{k} {v}' for k, v in sorted(tools.items()) if k != 'ffmpeg')}; {tools['ffmpeg']}.",
         f"- Command: `.venv/bin/python bench/build_davis_c.py --frames {n} --workers {args.workers}"
         f"{' --write' if args.write else ''}`",
         f"- Frames: one video of {n} frames at 854x480 (pan over scikit-image photos), 3 strengths each.",
         "- Reference: `bench/reference_davis_c.py`, one process (official code path: pure-Python glass-blur loop,"
         " skimage HSV, float -> imwrite, three ffmpeg command lines); cartoon = the project's OpenCV"
-        " `stylize_cartoon` called the official way.",
-        f"- Builder: one `davis_c.build` run of all 30 variants with {args.workers} worker processes; its wall time"
-        " includes process start-up, imports and numba cache load. Per-corruption builder numbers are the"
-        " seconds spent inside the workers on that corruption's units (CPU-seconds, not wall), so their"
-        " speed-up is per core; the last row is wall clock against wall clock.", "",
-        "| corruption | reference s/frame (3 strengths) | builder worker-s/frame (3 strengths) | speed-up |",
-        "|---|---:|---:|---:|",
-    ]
-    for name in NON_STYLE:
-        lines.append(f"| {name} | {ref_s[name] / n:.3f} | {fast_s[name] / n:.3f} | {ref_s[name] / fast_s[name]:.1f}x |")
-    total_ref = sum(ref_s.values())
-    lines += [f"| **all 30 variants (one builder run)** | **{total_ref / n:.2f}** | **{total_fast / n:.2f}** | "
-              f"**{total_ref / total_fast:.1f}x** |", "",
-              f"Identical output: {same}/{total} JPEG files byte-identical between reference and builder.", ""]
+        " `stylize_cartoon` called the official way (imgaug cannot run on NumPy 2).",
+        f"- Builder: one `davis_c.build` run of all 30 variants with {args.workers} worker processes (spawn,"
+        " imports and numba cache load included in its totals).",
+        "- CPU seconds (user + system, ffmpeg children included) are robust to the other jobs on the machine;"
+        " per corruption they are summed inside the units.", "",
+        *_rows(ref_cpu, fast_cpu, n), "",
+        "| whole run | reference | builder | ratio |", "|---|---:|---:|---:|",
+        f"| wall clock, s/frame | {ref_wall / n:.2f} | {fast_wall / n:.2f} | {ref_wall / fast_wall:.1f}x |",
+        f"| CPU, s/frame | {ref_total / n:.2f} | {fast_cpu_all / n:.2f} | {ref_total / fast_cpu_all:.1f}x |",
+        f"| idle-machine estimate on {args.workers} cores (reference CPU / (builder CPU / {args.workers})) | | | "
+        f"{ref_total / (fast_cpu_all / args.workers):.1f}x |", "",
+        f"Identical output: {same}/{total} JPEG files byte-identical between reference and builder.", ""]
     return "\n".join(lines)
 
 
@@ -157,11 +170,11 @@ def main() -> int:
     src = args.work / "DAVIS"
     paths = make_source(src, args.frames)
     exe = require_ffmpeg()
-    total_fast, fast_s = run_builder(src, args.work / "fast", NON_STYLE, args.workers, args.seed)
-    print(f"  builder all: {total_fast:.1f} s", flush=True)
-    ref_s = run_reference(paths, args.work / "ref", args.seed, exe)
+    fast = run_builder(src, args.work / "fast", NON_STYLE, args.workers, args.seed)
+    print(f"  builder all: {fast[0]:.1f} s wall, {fast[1]:.1f} CPU-s", flush=True)
+    ref = run_reference(paths, args.work / "ref", args.seed, exe)
     same, total, diff = compare(args.work / "ref", args.work / "fast")
-    text = report(args, ref_s, fast_s, total_fast, same, total)
+    text = report(args, ref, fast, same, total)
     if diff:
         text += "Differing files: " + ", ".join(diff[:20]) + "\n"
     print(text)

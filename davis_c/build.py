@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import resource
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -97,14 +98,21 @@ def corrupt_unit(unit: Unit, seed: int, options: Options) -> list[bytes]:
     return [encode_jpeg(o) for o in outs]
 
 
-def run_unit(unit: Unit, out: Path, seed: int, options: Options) -> tuple[Unit, int, float]:
-    """Corrupt one unit into a temporary folder and rename it into place; (unit, frames, seconds)."""
-    t0 = time.perf_counter()
+def cpu_seconds() -> float:
+    """CPU seconds used by this process and its waited-for children (e.g. ffmpeg) so far."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_unit(unit: Unit, out: Path, seed: int, options: Options) -> tuple[Unit, int, float, float]:
+    """Corrupt one unit into a temporary folder and rename it into place; (unit, frames, seconds, CPU seconds)."""
+    t0, c0 = time.perf_counter(), cpu_seconds()
     blobs = corrupt_unit(unit, seed, options)
     with atomic_dir(unit.dest(out)) as tmp:
         for src, blob in zip(unit.frames, blobs):
             (tmp / f"{src.stem}.jpg").write_bytes(blob)
-    return unit, len(blobs), time.perf_counter() - t0
+    return unit, len(blobs), time.perf_counter() - t0, cpu_seconds() - c0
 
 
 def _init_worker() -> None:
@@ -172,14 +180,19 @@ def check_existing(cfg: BuildConfig) -> None:
                                     "use another --out or delete that variant")
 
 
-def execute(units: list[Unit], cfg: BuildConfig, progress: bool = True) -> dict[str, float]:
-    """Run `units` (inline when workers == 1, else in a spawned process pool); seconds per corruption."""
+def execute(units: list[Unit], cfg: BuildConfig, progress: bool = True) -> dict[str, dict[str, float]]:
+    """Run `units` (inline when workers == 1, else in a spawned process pool).
+
+    Returns {"seconds": {corruption: wall seconds inside units}, "cpu_seconds": {corruption: CPU seconds}}.
+    """
     seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     bar = tqdm(total=sum(len(u.frames) for u in units), unit="frame", desc="davis-c build", disable=not progress)
 
-    def done(result: tuple[Unit, int, float]) -> None:
-        unit, n, dt = result
+    def done(result: tuple[Unit, int, float, float]) -> None:
+        unit, n, dt, dc = result
         seconds[unit.corruption] = seconds.get(unit.corruption, 0.0) + dt
+        cpu[unit.corruption] = cpu.get(unit.corruption, 0.0) + dc
         bar.set_postfix_str(f"{unit.strength}/{unit.corruption}/{unit.video}", refresh=False)
         bar.update(n)
 
@@ -196,7 +209,7 @@ def execute(units: list[Unit], cfg: BuildConfig, progress: bool = True) -> dict[
             _run_pool(units, cfg, done)
     finally:
         bar.close()
-    return seconds
+    return {"seconds": seconds, "cpu_seconds": cpu}
 
 
 def _run_pool(units: list[Unit], cfg: BuildConfig, done) -> None:
@@ -225,8 +238,8 @@ def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
     for variant in {(u.strength, u.corruption) for u in units}:
         remove_stale_parts(out.joinpath(*variant))
     todo = [u for u in units if not u.dest(out).is_dir()]
-    seconds = execute(todo, cfg, progress=progress)
+    timing = execute(todo, cfg, progress=progress)
     for s in cfg.strengths:
         for c in cfg.corruptions:
             write_manifest(out / s / c, variant_header(cfg, s, c))
-    return {"units": len(units), "built": len(todo), "skipped": len(units) - len(todo), "seconds": seconds}
+    return {"units": len(units), "built": len(todo), "skipped": len(units) - len(todo), **timing}

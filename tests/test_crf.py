@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -99,10 +97,11 @@ def test_ffmpeg_without_libx265_is_refused(tmp_path):
         ffmpeg_tools.require_ffmpeg(str(fake))
 
 
-def test_build_cli_reports_missing_ffmpeg_in_one_line(tiny_davis, tmp_path):
-    res = subprocess.run([sys.executable, "-m", "davis_c", "build", "--src", str(tiny_davis), "--out",
-                          str(tmp_path / "out"), "--corruptions", "crf_compression", "--ffmpeg", "/nope/ffmpeg",
-                          "--workers", "1"], capture_output=True, text=True, cwd=REPO,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert res.returncode == 2
-    assert res.stderr.startswith("error: ffmpeg not found at '/nope/ffmpeg'") and res.stderr.count("\n") == 1
+def test_build_cli_reports_missing_ffmpeg_in_one_line(tiny_davis, tmp_path, capsys):
+    from davis_c.__main__ import main
+
+    rc = main(["build", "--src", str(tiny_davis), "--out", str(tmp_path / "out"), "--corruptions",
+               "crf_compression", "--ffmpeg", "/nope/ffmpeg", "--workers", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("error: ffmpeg not found at '/nope/ffmpeg'") and err.count("\n") == 1

@@ -50,12 +50,15 @@ def get(name: str) -> Corruption:
     if name not in CORRUPTION_NAMES:
         raise UserError(f"unknown corruption {name!r}; choose from {', '.join(CORRUPTION_NAMES)}")
     if name not in CORRUPTIONS:
-        if name == "cartoon":
-            from davis_c.corruptions.cartoon import CARTOON
+        try:
+            if name == "cartoon":
+                from davis_c.corruptions.cartoon import CARTOON
 
-            CORRUPTIONS["cartoon"] = CARTOON
-        else:
-            _load_lazy()
+                CORRUPTIONS["cartoon"] = CARTOON
+            else:
+                _load_lazy()
+        except ImportError as exc:
+            raise UserError(f"corruption {name!r} is unavailable: {exc}") from None
     return CORRUPTIONS[name]
 
 
