@@ -18,7 +18,7 @@ SEEDS ?= 1
 WORKERS ?=
 RESULTS ?= reports/$(MODEL)-$(TTT)/results.csv
 
-.PHONY: help setup demo test lint davis-c eval check-published clean
+.PHONY: help setup demo test lint davis-c eval check-published clean train-tiny train-tiny-stcn train-tiny-xmem
 
 help:
 	@echo "make demo             run the whole pipeline on the embedded synthetic data (CPU, minutes)"
@@ -27,6 +27,7 @@ help:
 	@echo "make davis-c          build the 42 DAVIS-C variants of DAVIS=$(DAVIS) into OUT=$(OUT)"
 	@echo "make eval MODEL=stcn-dy TTT=mcc   clean DAVIS + 42 variants, scored, report in reports/<model>-<ttt>/"
 	@echo "make check-published RESULTS=... compare reproduced numbers with the paper's"
+	@echo "make train-tiny       regenerate the synthetic train/val data and retrain the embedded tiny models (CPU)"
 	@echo "make clean            remove caches and generated data (keeps .venv)"
 
 $(STAMP): pyproject.toml
@@ -63,13 +64,24 @@ eval: setup
 	@if [ "$(VARIANTS)" != "clean" ] && [ ! -d "$(DAVISC)" ]; then echo "error: no DAVIS-C at $(DAVISC); download it with: python -m davis_c download davis-c --out data  (or build it: make davis-c)"; exit 2; fi
 	@set +e; $(PY) -m ttt run --model $(MODEL) $(if $(WEIGHTS),--weights "$(WEIGHTS)") --ttt $(TTT) --data "$(DATA)" --davis-c "$(DAVISC)" --variants $(VARIANTS) --seeds $(SEEDS) --out "$(RUN)" $(if $(WORKERS),--workers $(WORKERS)) $(if $(ITERATIONS),--iterations $(ITERATIONS)) $(TTT_ARGS); rc=$$?; \
 	if [ $$rc -eq 3 ]; then echo "warning: some units failed (see $(RUN)/failures.json); the report covers the finished ones"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
-	$(PY) -m eval report --results "$(RUN)/results.csv" --out "$(REPORT)"
+	$(PY) -m eval report --results "$(RUN)/results.csv" --out "$(REPORT)" $$(test -f "$(RUN)/iterations.csv" && echo --iterations "$(RUN)/iterations.csv")
 
 # make check-published RESULTS=...: reproduced aggregates vs the paper's numbers (docs/eval.md).
 check-published: setup
 	@test -n "$(RESULTS)" || { echo "error: give the results table: make check-published RESULTS=path/to/results.csv"; exit 2; }
 	@test -f "$(RESULTS)" || { echo "error: results table '$(RESULTS)' not found (run 'make eval' first or pass RESULTS=...)"; exit 2; }
 	$(PY) -m eval check-published --results "$(RESULTS)" $(if $(TOLERANCE),--tolerance $(TOLERANCE))
+
+# make train-tiny: the embedded tiny models (docs/embedded-models.md). Deterministic seeds, one CPU thread.
+SYNTH_TRAIN ?= data/synth-train
+TINY_ARGS ?= --batch-size 4 --crop 128 --seed 0 --threads 1 --save-every 100
+$(SYNTH_TRAIN)/synth.json: | setup
+	$(PY) -m davis_c synth --out "$(SYNTH_TRAIN)" --train 24 --val 8 --frames 40 --size 427x240 --seed 0
+train-tiny-stcn: setup $(SYNTH_TRAIN)/synth.json
+	OMP_NUM_THREADS=1 $(PY) -m ttt train --arch stcn --data "$(SYNTH_TRAIN)" --out ttt/weights/stcn-tiny-synth.pth --work data/train-tiny/stcn --iterations 2400 --val-every 800 $(TINY_ARGS)
+train-tiny-xmem: setup $(SYNTH_TRAIN)/synth.json
+	OMP_NUM_THREADS=1 $(PY) -m ttt train --arch xmem --data "$(SYNTH_TRAIN)" --out ttt/weights/xmem-tiny-synth.pth --work data/train-tiny/xmem --iterations 2400 --val-every 800 $(TINY_ARGS)
+train-tiny: train-tiny-stcn train-tiny-xmem
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info data/demo bench/_work

@@ -99,3 +99,14 @@ def test_octuplets_for_xmem():
     sets = [frozenset({0, 1})] * 100
     s = sample_training_sequence(sets, 8, 10, np.random.default_rng(5), check_last=True)
     assert len(s.frames) == 8 and s.frames[-1] <= 70 and s.objects == (1,)
+
+
+def test_prefix_of_labels_with_the_video_length_draws_the_same():
+    # the pseudo-label refresh may stop at the last reachable frame: the draws must not change
+    full = [frozenset({0, 1, 2}) if t % 3 else frozenset({0, 1}) for t in range(100)]
+    for n, jump in ((3, 10), (8, 10), (5, 4)):
+        reach = reachable_frames(100, n, jump)
+        ra, rb = np.random.default_rng(3), np.random.default_rng(3)
+        a = [sample_training_sequence(full, n, jump, ra, True) for _ in range(30)]
+        b = [sample_training_sequence(full[:reach], n, jump, rb, True, length=100) for _ in range(30)]
+        assert a == b

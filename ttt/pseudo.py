@@ -56,7 +56,7 @@ def prepare_video(video: Video, spec: ModelSpec, device: torch.device, n_frames:
         raise UserError(f"{video.name}: first annotation size does not match the frames")
     idx = torch.arange(1, len(ids) + 1, device=device, dtype=masks.dtype).view(-1, 1, 1, 1)
     labels0 = (masks * idx).sum(0)[0].long()
-    return PreparedVideo(VideoInput(frames, labels0, len(ids)), masks, pad, ids, len(video))
+    return PreparedVideo(VideoInput(frames, labels0, len(ids), len(video)), masks, pad, ids, len(video))
 
 
 def padding_mask(shape: tuple[int, int], pad: tuple[int, int, int, int], device) -> torch.Tensor:

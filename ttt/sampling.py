@@ -106,14 +106,15 @@ def _accept(objects: Sequence[int], first: set[int], last: set[int], trial: int)
 
 def sample_training_sequence(frame_labels: Sequence[set[int] | frozenset[int]], num_frames: int,
                              max_jump: int, rng: np.random.Generator, check_last: bool,
-                             max_obj: int = 6, fallback: bool = True) -> Sample:
+                             max_obj: int = 6, fallback: bool = True, length: int | None = None) -> Sample:
     """Draw one sequence the way the official TTT dataset does (all-objects path, first frame 0).
 
     `frame_labels[t]` is the set of labels (background 0 included) in frame t's pseudo-label; only the
-    frames `get_sequence` can reach are read. With `check_last` (tt-MCC) the visible-objects rule and,
-    when `fallback`, the copy-frame-0-into-the-last-slot fallback apply.
+    frames `get_sequence` can reach are read (only frame 0 without `check_last`), so `frame_labels` may
+    cover a prefix of the video when `length` (the video length) is given. With `check_last` (tt-MCC) the
+    visible-objects rule and, when `fallback`, the copy-frame-0-into-the-last-slot fallback apply.
     """
-    length = len(frame_labels)
+    length = len(frame_labels) if length is None else length
     first_labels = set(frame_labels[0])
     labels = sorted(v for v in first_labels if v != 0)
     if not labels:

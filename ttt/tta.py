@@ -81,13 +81,18 @@ def seed_everything(seed: int) -> None:
 class VideoInput:
     """One video prepared for a model: normalised padded frames and the frame-0 labels.
 
-    `frames` [T,3,H,W] (on the model's device), `first_labels` [H,W] int64 with values 0..K (index of the
-    object in `object_ids`), `n_objects` = K.
+    `frames` [T,3,H,W] (on the model's device; the first T frames of the video), `first_labels` [H,W]
+    int64 with values 0..K (index of the object in `object_ids`), `n_objects` = K.
     """
 
     frames: torch.Tensor
     first_labels: torch.Tensor
     n_objects: int
+    length: int | None = None  # frames in the whole video (`frames` may hold a prefix); None: len(frames)
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.frames) if self.length is None else self.length
 
 
 @dataclass
@@ -137,12 +142,16 @@ Unroll = Callable[[torch.nn.Module, Batch, Method, TTTConfig, torch.Generator], 
 EvalHook = Callable[[torch.nn.Module, int], dict[str, Any] | None]
 
 
+def check_last_on(method: Method, cfg: TTTConfig) -> bool:
+    """Whether the check-last rule applies (official: tt-MCC only)."""
+    return method.check_last if cfg.check_last is None else cfg.check_last
+
+
 def _sample_batch(method: Method, cfg: TTTConfig, arch: str, pseudo_sets: list[frozenset[int]],
-                  rng: np.random.Generator) -> list[Sample]:
+                  rng: np.random.Generator, length: int) -> list[Sample]:
     seq_len = cfg.seq_len or method.seq_len[arch]
-    check_last = method.check_last if cfg.check_last is None else cfg.check_last
-    return [sample_training_sequence(pseudo_sets, seq_len, cfg.max_jump, rng, check_last,
-                                     cfg.max_obj, cfg.fallback) for _ in range(cfg.batch_size)]
+    return [sample_training_sequence(pseudo_sets, seq_len, cfg.max_jump, rng, check_last_on(method, cfg),
+                                     cfg.max_obj, cfg.fallback, length) for _ in range(cfg.batch_size)]
 
 
 def refresh_length(method: Method, cfg: TTTConfig, arch: str, length: int) -> int:
@@ -182,9 +191,13 @@ def adapt(model: torch.nn.Module, video: VideoInput, cfg: TTTConfig, arch: str, 
     params = method.trainable(model)
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    n_ref = refresh_length(method, cfg, arch, len(video.frames))
-    pseudo = infer(model, video, n_ref)
-    log.refreshes += 1
+    n_ref = refresh_length(method, cfg, arch, video.n_frames)
+    needs_labels = method.refresh or check_last_on(method, cfg)
+    if needs_labels:
+        pseudo = infer(model, video, n_ref)
+        log.refreshes += 1
+    else:  # only frame 0's labels (the ground truth) are ever read: no inference needed
+        pseudo = video.first_labels[None].to(torch.uint8)
     it = 0
     for step, n_iter in enumerate(steps):
         if method.refresh and step > 0:
@@ -194,7 +207,7 @@ def adapt(model: torch.nn.Module, video: VideoInput, cfg: TTTConfig, arch: str, 
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         scaler = torch.amp.GradScaler(enabled=cfg.amp and video.frames.device.type == "cuda")
         for _ in range(n_iter):
-            samples = _sample_batch(method, cfg, arch, sets, rng)
+            samples = _sample_batch(method, cfg, arch, sets, rng, video.n_frames)
             log.fallbacks += sum(s.fallback for s in samples)
             batch = make_batch(video, pseudo, samples)
             try:
