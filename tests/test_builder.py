@@ -69,10 +69,11 @@ def test_verify_command(tiny_davis, tmp_path, capsys):
 
 
 def test_deterministic_whatever_the_worker_count(tiny_davis, tmp_path):
-    build(_cfg(tiny_davis, tmp_path / "w1", workers=1), progress=False)
-    build(_cfg(tiny_davis, tmp_path / "w2", workers=2), progress=False)
+    corr = (*CORR, "crf_compression")
+    build(_cfg(tiny_davis, tmp_path / "w1", workers=1, corruptions=corr), progress=False)
+    build(_cfg(tiny_davis, tmp_path / "w2", workers=2, corruptions=corr), progress=False)
     one, two = _tree(tmp_path / "w1"), _tree(tmp_path / "w2")
-    assert len(one) == 16 * 6 + 8 and one == two
+    assert len(one) == 20 * 6 + 10 and one == two
     build(_cfg(tiny_davis, tmp_path / "s1", corruptions=("gaussian_noise",), seed=1), progress=False)
     other = _tree(tmp_path / "s1")
     assert other["low/gaussian_noise/alpha/00000.jpg"] != one["low/gaussian_noise/alpha/00000.jpg"]
