@@ -194,3 +194,25 @@ def test_read_memory_batch_of_items_with_objects():
     for b in range(2):
         ref = zoo.ARCHS["stcn"].read_memory(mk[b:b + 1], mv[2 * b:2 * b + 2], qk[b:b + 1], top_k=None)
         assert torch.allclose(out[2 * b:2 * b + 2], ref, atol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("arch", ["stcn", "xmem"])
+def test_cpu_and_gpu_agree_in_fp32(arch):
+    net = tiny(arch)
+    eng_cls = STCNEngine if arch == "stcn" else XMemEngine
+    torch.manual_seed(5)
+    frames = [torch.randn(1, 3, 48, 64) for _ in range(6)]
+    masks = torch.zeros(2, 1, 48, 64)
+    masks[0, :, :16, :16], masks[1, :, 30:, 30:] = 1, 1
+    outs, tf32 = {}, torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False  # true fp32 convolutions for the comparison
+    for dev in ("cpu", "cuda"):
+        n = net.to(dev)
+        eng = eng_cls(n, mem_every=2, n_frames=6)
+        ps = [eng.start(frames[0].to(dev), masks.to(dev))]
+        ps += [eng.step(f.to(dev), is_last=i == 5) for i, f in enumerate(frames[1:], 1)]
+        outs[dev] = torch.stack([p.cpu() for p in ps])
+    torch.backends.cudnn.allow_tf32 = tf32
+    assert (outs["cpu"] - outs["cuda"]).abs().max() < 1e-4

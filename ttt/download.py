@@ -19,10 +19,14 @@ def _gdrive(url: str, dest: Path, spec: ModelSpec) -> None:
     import gdown
 
     dest.parent.mkdir(parents=True, exist_ok=True)
+    hint = f"download {spec.filename} by hand and pass --weights PATH"
     with atomic_path(dest) as tmp:
-        if gdown.download(url, str(tmp), quiet=False) is None:
-            raise UserError(f"{url}: Google Drive download failed (quota or network); download "
-                            f"{spec.filename} by hand and pass --weights PATH")
+        try:
+            ok = gdown.download(url, str(tmp), quiet=False)
+        except Exception as exc:  # gdown raises its own error types for quota/permission/network
+            raise UserError(f"{url}: Google Drive download failed ({type(exc).__name__}); {hint}") from None
+        if ok is None:
+            raise UserError(f"{url}: Google Drive download failed (quota or network); {hint}")
     digest, want = checkpoint.sha256_file(dest), expected_sha256(spec, dest)
     if want and digest != want:
         dest.unlink()
