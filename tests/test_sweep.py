@@ -145,3 +145,60 @@ def test_bad_input_errors_name_the_problem(setup, tmp_path):
     r = subprocess.run(_cmd(davis, davisc, tmp_path / "missing.pth", tmp_path / "o"), env=_env(),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "missing.pth: --weights file not found" in r.stderr
+
+
+@pytest.mark.parametrize("exc,kind", [
+    (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), "oom"),
+    (RuntimeError("CUDA error: out of memory"), "oom"),
+])
+def test_oom_is_recorded_with_a_hint_and_the_sweep_continues(setup, tmp_path, monkeypatch, exc, kind):
+    import ttt.runner as runner
+    from ttt.executors.local import run_local
+    from ttt.tta import TTTConfig
+
+    root, davis, davisc, weights = setup
+    real = runner.adapt_unit
+
+    def flaky(ctx, unit, video):
+        if unit.video == "beta":
+            raise exc
+        return real(ctx, unit, video)
+
+    monkeypatch.setattr(runner, "adapt_unit", flaky)
+    runner._CACHE.clear()
+    ctx = runner.RunContext(out=tmp_path / "run", data=davis, davis_c=None, model="stcn-tiny-synth",
+                            weights=str(weights), device="cpu", threads=1,
+                            ttt=TTTConfig(method="ae", lr=1e-3, iterations=2))
+    units = plan_units("stcn-tiny-synth", "ae", ["clean"], [1], ["alpha", "beta", "gamma"])
+    res = run_local(units, ctx, workers=1)
+    assert [r["status"] for r in res] == ["done", "failed", "done"]
+    rec = read_record(tmp_path / "run/units/clean/1/beta.json")
+    assert rec["kind"] == kind and "--max-obj" in rec["hint"] and "--amp" in rec["hint"]
+    assert not (tmp_path / "run/clean/1/beta").exists()
+    from ttt.sweep import rebuild_results
+
+    assert rebuild_results(RunPaths(ctx.out)) == 4
+    assert "out of memory" in (tmp_path / "run/failures.json").read_text()
+
+
+def test_local_executor_with_two_worker_processes(setup, tmp_path):
+    from ttt.executors.local import run_local
+    from ttt.runner import RunContext
+    from ttt.sweep import rebuild_results
+    from ttt.tta import TTTConfig
+
+    root, davis, davisc, weights = setup
+    units = plan_units("stcn-tiny-synth", "mcc", ["clean"], [1], ["alpha", "beta"])
+
+    def ctx(out):
+        return RunContext(out=out, data=davis, davis_c=None, model="stcn-tiny-synth", weights=str(weights),
+                          device="cpu", threads=1, ttt=TTTConfig(method="mcc", lr=1e-3, iterations=2))
+
+    done = []
+    res = run_local(units, ctx(tmp_path / "two"), workers=2, on_done=done.append)
+    assert sorted(r["status"] for r in res) == ["done", "done"] and len(done) == 2
+    run_local(units, ctx(tmp_path / "one"), workers=1)
+    assert rebuild_results(RunPaths(tmp_path / "two")) == rebuild_results(RunPaths(tmp_path / "one")) == 4
+    a, b = (pd.read_csv(p / "results.csv").sort_values(["video", "object"]).reset_index(drop=True)
+            for p in (tmp_path / "two", tmp_path / "one"))
+    pd.testing.assert_series_equal(a.JF, b.JF)
