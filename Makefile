@@ -34,7 +34,8 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip 'setuptools<82' wheel
 	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,distributed]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,distributed,tf]'
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps tensorflow-hub==0.16.1 tf-keras==2.21.0
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -144,12 +144,19 @@ def variant_header(cfg: BuildConfig, strength: str, corruption: str) -> dict[str
         extra["ffmpeg"] = version(require_ffmpeg(cfg.options.ffmpeg))
     opts: dict[str, Any] = {"colour_fix": cfg.options.colour_fix}
     if corruption.startswith("style"):
-        opts["style_backend"] = cfg.options.style_backend
+        opts.update(_style_fingerprint(cfg.options, corruption))
     return {"strength": strength, "severity": severity, "corruption": corruption,
             "parameters": _jsonable(c.params.get(c.same_as.get(severity, severity))),
             "computed_as_severity": c.same_as.get(severity, severity), "random": c.random,
             "seed": cfg.seed, "options": opts, "jpeg_quality": JPEG_QUALITY if corruption not in FILE_LEVEL else None,
             "tools": tool_versions(extra)}
+
+
+def _style_fingerprint(options: Options, corruption: str) -> dict[str, Any]:
+    """Backend, style image and model hashes of a style variant (raises early if the image is missing)."""
+    from davis_c.corruptions.style import style_fingerprint
+
+    return style_fingerprint(options, int(corruption.removeprefix("style")))
 
 
 def _jsonable(value: Any) -> Any:
@@ -231,6 +238,9 @@ def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:
     units = plan_units(cfg)
     if "crf_compression" in cfg.corruptions:
         require_ffmpeg(cfg.options.ffmpeg)
+    for c in cfg.corruptions:
+        if c.startswith("style"):
+            _style_fingerprint(cfg.options, c)  # missing style image: fail before any work
     check_existing(cfg)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

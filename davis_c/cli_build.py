@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--colour-fix", action="store_true",
                    help="correct the official BGR-as-RGB quirks (cartoon, style colour preservation)")
     p.add_argument("--style-backend", choices=("onnx", "tfhub"), default="onnx", help="stylisation backend")
-    p.add_argument("--styles-dir", type=Path, default=None, help="folder with the style images 1.png..4.png")
+    p.add_argument("--styles", "--styles-dir", dest="styles_dir", type=Path, default=None,
+                   help="folder with the style images 1.png..4.png (python -m davis_c download styles --out DIR)")
     p.add_argument("--style-model", default=None, help="tfhub backend: hub URL or local SavedModel folder")
     p.add_argument("--ffmpeg", default=None, help="ffmpeg executable (default: PATH, else imageio-ffmpeg's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
