@@ -268,19 +268,6 @@ def frame_counts(gt: np.ndarray, pred: np.ndarray, objects, void: np.ndarray | N
     return _frame_counts(gt, pred, v, use_void, objs, dy, dx)
 
 
-@numba.njit(cache=True, nogil=True)
-def _histogram(a):  # pragma: no cover - compiled
-    h = np.zeros(256, np.int64)
-    for v in a.ravel():
-        h[v] += 1
-    return h
-
-
-def label_histogram(labels: np.ndarray) -> np.ndarray:
-    """Pixel count of each of the 256 labels of a uint8 label map."""
-    return _histogram(np.ascontiguousarray(labels, dtype=np.uint8))
-
-
 def scores_from_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(J, F) per object from `frame_counts` rows, with the DAVIS empty-mask conventions."""
     js = np.array([1.0 if int(c[1]) == 0 else int(c[0]) / int(c[1]) for c in counts])

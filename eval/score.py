@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from davis_c.errors import UserError
-from eval.metrics import BOUND_TH, frame_counts, label_histogram, object_statistics, scores_from_counts
+from eval.metrics import BOUND_TH, frame_counts, object_statistics, scores_from_counts
 from eval.pngio import read_labels
 
 PROTOCOLS = ("davis", "first-appearance")
@@ -78,15 +78,18 @@ def _read_pair(gt_path: Path, pred_path: Path, video: str) -> tuple[np.ndarray, 
     return gt, pred
 
 
-def _check_labels(pred: np.ndarray, allowed: set[int], video: str, frame: str, what: str) -> None:
+def _max_label(gt: np.ndarray) -> int:
+    top = int(gt.max(initial=0))
+    return top if top != VOID else int(np.where(gt == VOID, 0, gt).max(initial=0))
+
+
+def _frame_counts(gt, pred, objects, video, frame, ignore_void, bound_th) -> np.ndarray:
+    """Counts of one frame (see `eval.metrics.frame_counts`) after checking the predicted labels."""
     top = int(pred.max(initial=0))
-    if top <= max(allowed) and len(allowed) == max(allowed):  # allowed is 1..n: the max decides
-        return
-    present = np.flatnonzero(label_histogram(pred))
-    bad = [int(v) for v in present if v != 0 and v not in allowed]
-    if bad:
-        raise UserError(f"video {video}, frame {frame}: predicted label {bad[0]} is not an object of the "
-                        f"ground truth ({what})")
+    if top > objects[-1]:
+        raise UserError(f"video {video}, frame {frame}: predicted label {top} is not an object of the ground truth "
+                        f"(objects are 1..{objects[-1]})")
+    return frame_counts(gt, pred, objects, void=(gt == VOID) if ignore_void else None, bound_th=bound_th)
 
 
 def _objects_davis(first_gt: np.ndarray, gt_dir: Path) -> list[int]:
@@ -115,27 +118,30 @@ def score_video_frames(
     pairs = [_read_pair(p, pred_dir / p.name, video) for p in evaluated]
     if protocol == "davis":
         first = pairs[0][0] if evaluated[0] == frames[0] else read_labels(frames[0])
-        objects = _objects_davis(first, gt_dir)
-        what = f"objects are 1..{objects[-1]}"
-    else:
-        seen = np.zeros(256, bool)
-        for gt, _ in pairs:
-            seen |= label_histogram(gt) > 0
-        objects = [int(k) for k in np.flatnonzero(seen) if k not in (0, VOID)]
-        if not objects:
+        candidates = _objects_davis(first, gt_dir)
+    else:  # labels 1..(largest in the evaluated GT); those never in the GT are dropped below
+        top = max(int(_max_label(gt)) for gt, _ in pairs)
+        if top == 0:
             raise UserError(f"{gt_dir}: no object in the evaluated ground-truth frames")
-        what = f"objects are {objects}"
-    allowed = set(objects)
-    J = np.full((len(objects), len(pairs)), np.nan)
-    F = np.full((len(objects), len(pairs)), np.nan)
-    present = np.zeros((len(objects), len(pairs)), bool)
-    for t, (gt, pred) in enumerate(pairs):
-        _check_labels(pred, allowed, video, evaluated[t].name, what)
-        void = (gt == VOID) if ignore_void else None
-        counts = frame_counts(gt, pred, objects, void=void, bound_th=bound_th)
-        J[:, t], F[:, t] = scores_from_counts(counts)
-        present[:, t] = (counts[:, 6] > 0) | (counts[:, 7] > 0)
+        candidates = list(range(1, top + 1))
+    counts = np.stack([_frame_counts(gt, pred, candidates, video, evaluated[t].name, ignore_void, bound_th)
+                       for t, (gt, pred) in enumerate(pairs)], axis=1)  # objects x frames x 8
+    keep = np.ones(len(candidates), bool) if protocol == "davis" else counts[:, :, 6].sum(axis=1) > 0
+    if not keep.all():
+        objects = [k for k, ok in zip(candidates, keep) if ok]
+        for i in np.flatnonzero(~keep):
+            t = int(np.argmax(counts[i, :, 7] > 0))
+            if counts[i, t, 7] > 0:
+                raise UserError(f"video {video}, frame {evaluated[t].name}: predicted label {candidates[i]} is not "
+                                f"an object of the ground truth (objects are {objects})")
+        counts = counts[keep]
+    objects = [k for k, ok in zip(candidates, keep) if ok]
+    J = np.empty(counts.shape[:2])
+    F = np.empty(counts.shape[:2])
+    for t in range(counts.shape[1]):
+        J[:, t], F[:, t] = scores_from_counts(counts[:, t])
     if protocol == "first-appearance":
+        present = (counts[:, :, 6] > 0) | (counts[:, :, 7] > 0)
         for i in range(len(objects)):  # vos-benchmark: an object counts from its first appearance (GT or prediction)
             start = int(np.argmax(present[i])) if present[i].any() else len(pairs)
             J[i, :start] = np.nan
