@@ -8,7 +8,6 @@ from pathlib import Path
 from davis_c.cli_util import add_command
 from davis_c.errors import UserError
 from davis_c.runmeta import write_run_json
-from eval.report import FramesSpec, build_report
 
 
 def register(sub) -> None:
@@ -23,6 +22,8 @@ def register(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from eval.report import FramesSpec, build_report  # matplotlib: imported only for this command
+
     trio = (args.frames_gt, args.frames_before, args.frames_after)
     if any(trio) and not all(trio):
         raise UserError("Figure 16 needs all of --frames-gt, --frames-before and --frames-after")

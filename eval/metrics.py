@@ -13,7 +13,6 @@ import functools
 import cv2
 import numba
 import numpy as np
-from skimage.morphology import disk
 
 BOUND_TH = 0.008
 
@@ -26,6 +25,8 @@ def boundary_radius(shape: tuple[int, ...], bound_th: float = BOUND_TH) -> float
 @functools.lru_cache(maxsize=16)
 def disk_kernel(radius: float) -> np.ndarray:
     """skimage's disk structuring element as the uint8 kernel `cv2.dilate` receives officially."""
+    from skimage.morphology import disk  # imported on first use (slow import)
+
     r = int(radius) if float(radius).is_integer() else radius
     return disk(r).astype(np.uint8)
 

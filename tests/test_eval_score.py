@@ -190,6 +190,18 @@ def test_cli_score_and_errors(pair, tmp_path, capsys):
                  "--workers", "1"]) == 0
     assert "J&F-Mean 100.00" in capsys.readouterr().out
     assert out.is_file() and (out.parent / "scores.run.json").is_file()
+    table = tmp_path / "results.csv"
+    args = ["score", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"), "--workers", "1",
+            "--append", str(table), "--dataset", "toy", "--model", "stcn-dy", "--method", "none", "--seed", "3"]
+    assert main(args + ["--variant", "high/contrast"]) == 0
+    assert main(args + ["--variant", "high/contrast"]) == 0  # same keys: replaced, not duplicated
+    from eval.results import read_results
+
+    df = read_results(table)
+    assert len(df) == 2 and set(df["strength"]) == {"high"} and set(df["corruption"]) == {"contrast"}
+    assert df["seed"].tolist() == [3, 3] and df["JF"].tolist() == [1.0, 1.0] and df["git_sha"].notna().all()
+    assert main(args + ["--variant", "bogus"]) == 2
+    capsys.readouterr()
     (pred / "00002.png").unlink()
     assert main(["score", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "pred"), "--workers", "1"]) == 2
     err = capsys.readouterr().err.strip()
