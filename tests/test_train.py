@@ -162,3 +162,14 @@ def test_cli_errors(synth_root, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--size full" in err and "--crop 40" in err and "does not exist" in err
     assert tdata.FIRST_SKIP == 5
+
+
+def test_topk_softmax_survives_large_similarities():
+    """Tiny from-scratch keys give similarities beyond exp's range; inference must not turn them into NaN."""
+    from ttt.models import memory
+
+    sim = torch.tensor([[[400.0], [390.0], [-300.0]], [[-500.0], [-510.0], [-520.0]]])
+    aff = memory.softmax_topk(sim, 2)
+    assert torch.isfinite(aff).all()
+    want = torch.softmax(sim[:, :2], 1)
+    assert torch.allclose(aff[:, :2], want) and aff[:, 2].abs().max() == 0

@@ -54,12 +54,17 @@ def softmax_topk(sim: torch.Tensor, top_k: int) -> torch.Tensor:
     """Keep the top-k memory entries per query, exp without max-subtraction, normalise, zero the rest.
 
     Equals the official inference `softmax_w_top` / `do_softmax(top_k=...)`. If fewer than `top_k`
-    entries exist, all are kept.
+    entries exist, all are kept. Where exp overflows or underflows (official: NaN; happens with the tiny models trained
+    from scratch, whose key norms are large) the max-subtracted form, mathematically the same, is used.
     """
     k = min(top_k, sim.shape[1])
     values, indices = torch.topk(sim, k=k, dim=1)
     x_exp = values.exp()
-    x_exp = x_exp / x_exp.sum(dim=1, keepdim=True)
+    sums = x_exp.sum(dim=1, keepdim=True)
+    if not (torch.isfinite(sums).all() and (sums > 0).all()):  # official: NaN; else keep its exact values
+        x_exp = (values - values[:, :1]).exp()
+        sums = x_exp.sum(dim=1, keepdim=True)
+    x_exp = x_exp / sums
     return torch.zeros_like(sim).scatter_(1, indices, x_exp.to(sim.dtype))
 
 

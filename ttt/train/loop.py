@@ -58,13 +58,18 @@ def save_state(work: Path, net, opt, sched, iteration: int, cfg: TrainConfig) ->
                     "iteration": iteration, "config": json.dumps(cfg.to_dict(), sort_keys=True)}, tmp)
 
 
+def _weights_config(d: dict) -> dict:
+    """The settings that change the trained weights (not how often it saves or validates)."""
+    return {k: v for k, v in d.items() if k not in ("val_every", "save_every")}
+
+
 def load_state(work: Path, net, opt, sched, cfg: TrainConfig) -> int:
     """Resume from `work/state.pt` if present (the config must match); returns the next iteration."""
     path = work / "state.pt"
     if not path.is_file():
         return 0
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if state["config"] != json.dumps(cfg.to_dict(), sort_keys=True):
+    if _weights_config(json.loads(state["config"])) != _weights_config(cfg.to_dict()):
         raise UserError(f"{path}: saved by a run with other settings; use another --work or --restart")
     net.load_state_dict(state["net"])
     opt.load_state_dict(state["opt"])
