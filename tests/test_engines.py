@@ -216,3 +216,18 @@ def test_cpu_and_gpu_agree_in_fp32(arch):
         outs[dev] = torch.stack([p.cpu() for p in ps])
     torch.backends.cudnn.allow_tf32 = tf32
     assert (outs["cpu"] - outs["cuda"]).abs().max() < 1e-4
+
+
+def test_xmem_no_sensory_engine_runs():
+    from ttt.models.config import TINY
+    from ttt.models.xmem import XMem
+    torch.manual_seed(0)
+    net = XMem(TINY.with_(hidden_dim=0)).eval()
+    eng = XMemEngine(net, mem_every=2, n_frames=4)
+    x = torch.randn(1, 3, 32, 32)
+    masks = torch.zeros(1, 1, 32, 32)
+    masks[0, :, 8:20, 8:20] = 1
+    eng.start(x, masks)
+    probs = [eng.step(torch.randn_like(x), is_last=t == 3) for t in range(1, 4)]
+    assert all(p.shape == (2, 32, 32) and torch.isfinite(p).all() for p in probs)
+    assert eng.hidden is None  # as officially: the decoder returns no hidden state without an updater
