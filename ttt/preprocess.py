@@ -29,12 +29,16 @@ def resized_hw(h: int, w: int, shorter: int | None) -> tuple[int, int]:
     return int(shorter * h / w), shorter
 
 
-def resize_frame(x: torch.Tensor, shorter: int | None, mode: str = "bilinear") -> torch.Tensor:
-    """Resize [N, C, H, W] so the shorter side is `shorter` (antialiased when shrinking, as torchvision)."""
+def resize_frame(x: torch.Tensor, shorter: int | None, mode: str = "bilinear",
+                 antialias: bool = False) -> torch.Tensor:
+    """Resize [N, C, H, W] so the shorter side is `shorter`.
+
+    No antialiasing by default: the official code applied torchvision `Resize` to tensors with the
+    torchvision of its time (< 0.17), where tensor resizing was not antialiased.
+    """
     size = resized_hw(*x.shape[-2:], shorter)
     if tuple(size) == tuple(x.shape[-2:]):
         return x
-    antialias = size[0] < x.shape[-2]
     return F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=antialias)
 
 
