@@ -190,6 +190,44 @@ def _grow(box, i, y, x):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _object_masks(gt, pred, void, use_void, k, y0, y1, x0, x1):  # pragma: no cover - compiled
+    """uint8 masks `gt == k` and `pred == k` (void pixels cleared) over rows y0:y1, cols x0:x1."""
+    mg = np.empty((y1 - y0, x1 - x0), np.uint8)
+    mp = np.empty((y1 - y0, x1 - x0), np.uint8)
+    for y in range(y1 - y0):
+        gr = gt[y0 + y, x0:x1]
+        pr = pred[y0 + y, x0:x1]
+        mgr = mg[y]
+        mpr = mp[y]
+        for x in range(x1 - x0):
+            mgr[x] = gr[x] == k
+            mpr[x] = pr[x] == k
+        if use_void:
+            vr = void[y0 + y, x0:x1]
+            for x in range(x1 - x0):
+                if vr[x]:
+                    mgr[x] = 0
+                    mpr[x] = 0
+    return mg, mp
+
+
+@numba.njit(cache=True, nogil=True)
+def _boundary_counts_in_box(gt, pred, void, use_void, k, box, dy, dx, out):  # pragma: no cover - compiled
+    """Fill out[2:6] = n_fg, n_gt, fg_match, gt_match of object k, whose pixels lie in `box` (inclusive)."""
+    h, w = gt.shape
+    y0 = max(0, box[0] - 1)
+    x0 = max(0, box[2] - 1)
+    mg, mp = _object_masks(gt, pred, void, use_void, k, y0, min(h, box[1] + 2), x0, min(w, box[3] + 2))
+    bg = _bmap_crop(mg)
+    bp = _bmap_crop(mp)
+    out[2] = np.count_nonzero(bp)
+    out[3] = np.count_nonzero(bg)
+    if out[2] > 0 and out[3] > 0:
+        out[4] = _matched(bp, bg, dy, dx)
+        out[5] = _matched(bg, bp, dy, dx)
+
+
+@numba.njit(cache=True, nogil=True)
 def _frame_counts(gt, pred, void, use_void, objects, dy, dx):  # pragma: no cover - compiled
     """Per object: [intersection, union, n_fg, n_gt, fg_match, gt_match, gt_area, pred_area]."""
     h, w = gt.shape
@@ -225,34 +263,7 @@ def _frame_counts(gt, pred, void, use_void, objects, dy, dx):  # pragma: no cove
         out[i, 1] = out[i, 6] + out[i, 7] - out[i, 0]
         if box[i, 1] < 0:
             continue
-        k = objects[i]
-        y0 = max(0, box[i, 0] - 1)
-        x0 = max(0, box[i, 2] - 1)
-        y1 = min(h, box[i, 1] + 2)
-        x1 = min(w, box[i, 3] + 2)
-        mg = np.empty((y1 - y0, x1 - x0), np.uint8)
-        mp = np.empty((y1 - y0, x1 - x0), np.uint8)
-        for y in range(y1 - y0):
-            gr = gt[y0 + y, x0:x1]
-            pr = pred[y0 + y, x0:x1]
-            mgr = mg[y]
-            mpr = mp[y]
-            for x in range(x1 - x0):
-                mgr[x] = gr[x] == k
-                mpr[x] = pr[x] == k
-            if use_void:
-                vr = void[y0 + y, x0:x1]
-                for x in range(x1 - x0):
-                    if vr[x]:
-                        mgr[x] = 0
-                        mpr[x] = 0
-        bg = _bmap_crop(mg)
-        bp = _bmap_crop(mp)
-        out[i, 2] = np.count_nonzero(bp)
-        out[i, 3] = np.count_nonzero(bg)
-        if out[i, 2] > 0 and out[i, 3] > 0:
-            out[i, 4] = _matched(bp, bg, dy, dx)
-            out[i, 5] = _matched(bg, bp, dy, dx)
+        _boundary_counts_in_box(gt, pred, void, use_void, objects[i], box[i], dy, dx, out[i])
     return out
 
 
