@@ -11,6 +11,7 @@ import torch
 from conftest import make_tiny_davis
 
 from davis_c.dataset import DavisDataset, read_mask, read_palette, write_mask
+from davis_c.errors import UserError
 from ttt import zoo
 from ttt.__main__ import main
 from ttt.infer import infer_video
@@ -112,3 +113,14 @@ def test_infer_errors(tmp_path, tiny_davis, weights, capsys):
     err = capsys.readouterr().err
     assert "objects [5] first appear in frame 00003" in err and "Traceback" not in err
     assert not (tmp_path / "o" / "alpha").exists()
+
+
+def test_frame_of_another_size_is_a_clear_error(tmp_path, weights):
+    from PIL import Image
+    root = make_tiny_davis(tmp_path / "D", {"v": (4, 40, 56)})
+    Image.new("RGB", (64, 40)).save(root / "JPEGImages" / "480p" / "v" / "00002.jpg")
+    spec = zoo.get_spec("stcn-tiny-synth")
+    net = zoo.load_model(spec, weights["stcn"]).net
+    with pytest.raises(UserError, match="00002.jpg: frame is 64x40, the first frame is 56x40"):
+        infer_video(net, spec, DavisDataset.from_root(root).video("v"), tmp_path / "o", device=torch.device("cpu"))
+    assert not (tmp_path / "o").exists()

@@ -100,7 +100,11 @@ def infer_video(net: nn.Module, spec: ModelSpec, video: Video, out_dir: str | Pa
     t0 = time.perf_counter()
     with atomic_dir(out_dir) as tmp, autocast(device, amp):
         for i in range(len(video)):
-            x, pad = prepare_frame(video.read_frame(i), device, spec.resize, spec.resize_mode)
+            frame = video.read_frame(i)
+            if frame.shape[:2] != tuple(size):
+                raise UserError(f"{video.frames[i]}: frame is {frame.shape[1]}x{frame.shape[0]}, "
+                                f"the first frame is {size[1]}x{size[0]}")
+            x, pad = prepare_frame(frame, device, spec.resize, spec.resize_mode)
             last = i == len(video) - 1
             prob = engine.start(x, masks.to(x.dtype)) if i == 0 else engine.step(x, is_last=last)
             labels, p = labels_from_prob(prob, pad, size, lut)
