@@ -32,14 +32,23 @@ def disk_kernel(radius: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def disk_offsets(radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """(dy, dx) of the disk kernel's pixels relative to its centre, nearest first."""
-    k = disk_kernel(radius)
-    dy, dx = np.nonzero(k)
-    dy = dy - k.shape[0] // 2
-    dx = dx - k.shape[1] // 2
-    order = np.argsort(dy * dy + dx * dx, kind="stable")
-    return dy[order].astype(np.int64), dx[order].astype(np.int64)
+def disk_rows(radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """The disk kernel as rows: (dy, half-width) pairs, nearest rows first (each disk row is the interval
+    [-half, +half] around the centre column)."""
+    k = disk_kernel(radius).astype(bool)
+    c = k.shape[0] // 2
+    dys, halves = [], []
+    for i, row in enumerate(k):
+        cols = np.flatnonzero(row) - c
+        if cols.size == 0:
+            continue
+        half = int(cols.max())
+        if cols.min() != -half or cols.size != 2 * half + 1:  # pragma: no cover - never for a disk
+            raise ValueError("structuring element rows must be centred intervals")
+        dys.append(i - c)
+        halves.append(half)
+    order = np.argsort(np.abs(dys), kind="stable")
+    return np.asarray(dys, np.int64)[order], np.asarray(halves, np.int64)[order]
 
 
 def seg2bmap(seg: np.ndarray) -> np.ndarray:
@@ -144,7 +153,8 @@ def object_statistics(values) -> tuple[float, float, float]:
 def _bmap_crop(m):  # pragma: no cover - compiled
     """seg2bmap of a uint8 0/1 mask (same rules as `seg2bmap`)."""
     h, w = m.shape
-    b = np.zeros((h, w), np.bool_)
+    b = np.empty((h, w), np.bool_)
+    b[h - 1, w - 1] = False
     for y in range(h - 1):
         r0 = m[y]
         r1 = m[y + 1]
@@ -161,32 +171,42 @@ def _bmap_crop(m):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _matched(src, other, dy, dx):  # pragma: no cover - compiled
-    """Pixels of `src` with a pixel of `other` at one of the offsets, i.e. sum(src * dilate(other, disk))."""
+def _prefix(b):  # pragma: no cover - compiled
+    """Row prefix sums of a boolean map: pre[y, x] = count of b[y, :x]."""
+    h, w = b.shape
+    pre = np.empty((h, w + 1), np.int32)
+    for y in range(h):
+        acc = 0
+        row = b[y]
+        prow = pre[y]
+        prow[0] = 0
+        for x in range(w):
+            acc += row[x]
+            prow[x + 1] = acc
+    return pre
+
+
+@numba.njit(cache=True, nogil=True)
+def _matched(src, src_pre, other_pre, dy, half):  # pragma: no cover - compiled
+    """Pixels of `src` with a pixel of `other` inside the disk around them, i.e. sum(src * dilate(other,
+    disk)); the disk is given as rows (dy, half-width) and `other` is searched with its row prefix sums."""
     h, w = src.shape
     n = 0
     for y in range(h):
+        if src_pre[y, w] == 0:
+            continue
         for x in range(w):
             if src[y, x]:
                 for i in range(dy.size):
                     yy = y + dy[i]
-                    xx = x + dx[i]
-                    if 0 <= yy < h and 0 <= xx < w and other[yy, xx]:
+                    if yy < 0 or yy >= h:
+                        continue
+                    lo = max(0, x - half[i])
+                    hi = min(w, x + half[i] + 1)
+                    if other_pre[yy, hi] > other_pre[yy, lo]:
                         n += 1
                         break
     return n
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _grow(box, i, y, x):  # pragma: no cover - compiled
-    if y < box[i, 0]:
-        box[i, 0] = y
-    if y > box[i, 1]:
-        box[i, 1] = y
-    if x < box[i, 2]:
-        box[i, 2] = x
-    if x > box[i, 3]:
-        box[i, 3] = x
 
 
 @numba.njit(cache=True, nogil=True)
@@ -220,11 +240,64 @@ def _boundary_counts_in_box(gt, pred, void, use_void, k, box, dy, dx, out):  # p
     mg, mp = _object_masks(gt, pred, void, use_void, k, y0, min(h, box[1] + 2), x0, min(w, box[3] + 2))
     bg = _bmap_crop(mg)
     bp = _bmap_crop(mp)
-    out[2] = np.count_nonzero(bp)
-    out[3] = np.count_nonzero(bg)
+    pg = _prefix(bg)
+    pp = _prefix(bp)
+    out[2] = pp[:, -1].sum()
+    out[3] = pg[:, -1].sum()
     if out[2] > 0 and out[3] > 0:
-        out[4] = _matched(bp, bg, dy, dx)
-        out[5] = _matched(bg, bp, dy, dx)
+        out[4] = _matched(bp, pp, pg, dy, dx)
+        out[5] = _matched(bg, pg, pp, dy, dx)
+
+
+@numba.njit(cache=True, nogil=True)
+def _grow(box, i, y, x0, x1):  # pragma: no cover - compiled
+    """Extend box i (y0, y1, x0, x1 inclusive) by the run x0..x1 of row y."""
+    box[i, 0] = min(box[i, 0], y)
+    box[i, 1] = max(box[i, 1], y)
+    box[i, 2] = min(box[i, 2], x0)
+    box[i, 3] = max(box[i, 3], x1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _areas_and_boxes(gt, pred, void, use_void, lut, out, box):  # pragma: no cover - compiled
+    """Areas, intersections and bounding boxes of all objects in one pass: 32-pixel chunks where both maps
+    are background are skipped with a vectorised OR; the rest is walked in runs of equal (gt, pred, void)."""
+    h, w = gt.shape
+    for y in range(h):
+        gr = gt[y]
+        pr = pred[y]
+        vr = void[y] if use_void else void[0]
+        for c0 in range(0, w, 32):
+            c1 = min(w, c0 + 32)
+            acc = np.uint8(0)
+            for x in range(c0, c1):
+                acc |= gr[x] | pr[x]
+            if acc == 0:
+                continue
+            x = c0
+            while x < c1:
+                g = gr[x]
+                p = pr[x]
+                v = vr[x] if use_void else False
+                x2 = x + 1
+                while x2 < c1 and gr[x2] == g and pr[x2] == p and (not use_void or vr[x2] == v):
+                    x2 += 1
+                if (g != 0 or p != 0) and not v:
+                    _count_run(lut[g], lut[p], y, x, x2, out, box)
+                x = x2
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_run(gi, pi, y, x, x2, out, box):  # pragma: no cover - compiled
+    """Add the run [x, x2) of row y, GT object index gi and predicted object index pi (-1: none)."""
+    if gi >= 0:
+        out[gi, 6] += x2 - x
+        if gi == pi:
+            out[gi, 0] += x2 - x
+        _grow(box, gi, y, x, x2 - 1)
+    if pi >= 0:
+        out[pi, 7] += x2 - x
+        _grow(box, pi, y, x, x2 - 1)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -241,24 +314,7 @@ def _frame_counts(gt, pred, void, use_void, objects, dy, dx):  # pragma: no cove
     box[:, 1] = -1
     box[:, 2] = w
     box[:, 3] = -1
-    for y in range(h):
-        for x in range(w):
-            g = gt[y, x]
-            p = pred[y, x]
-            if g == 0 and p == 0:
-                continue
-            if use_void and void[y, x]:
-                continue
-            gi = lut[g]
-            pi = lut[p]
-            if gi >= 0:
-                out[gi, 6] += 1
-                if gi == pi:
-                    out[gi, 0] += 1
-                _grow(box, gi, y, x)
-            if pi >= 0:
-                out[pi, 7] += 1
-                _grow(box, pi, y, x)
+    _areas_and_boxes(gt, pred, void, use_void, lut, out, box)
     for i in range(n_obj):
         out[i, 1] = out[i, 6] + out[i, 7] - out[i, 0]
         if box[i, 1] < 0:
@@ -273,7 +329,7 @@ def frame_counts(gt: np.ndarray, pred: np.ndarray, objects, void: np.ndarray | N
     ground truth, matched boundary pixels of each, and the two areas (see `_frame_counts`)."""
     if gt.shape != pred.shape:
         raise ValueError(f"label maps differ in shape: {gt.shape} vs {pred.shape}")
-    dy, dx = disk_offsets(boundary_radius(gt.shape, bound_th))
+    dy, dx = disk_rows(boundary_radius(gt.shape, bound_th))
     objs = np.asarray(list(objects), dtype=np.int64)
     use_void = void is not None
     v = np.asarray(void, dtype=np.bool_) if use_void else np.zeros((1, 1), np.bool_)
