@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,17 +96,31 @@ def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() in (".parquet", ".pq")
 
 
-def write_results(path: str | os.PathLike, df: pd.DataFrame) -> None:
-    """Atomically write a results frame (CSV, or parquet for a .parquet path)."""
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_results(path: str | os.PathLike, df: pd.DataFrame, parquet_copy: bool = True) -> None:
+    """Atomically write a results frame: CSV (plus a `.parquet` copy beside it when pyarrow is installed
+    and `parquet_copy`), or parquet only for a .parquet path."""
     path = Path(path)
     with atomic_path(path) as tmp:
         if _is_parquet(path):
-            try:
-                df.to_parquet(tmp, index=False)
-            except ImportError as exc:
-                raise UserError(f"{path}: writing parquet needs pyarrow ({exc}); use a .csv path") from None
+            if not _has_pyarrow():
+                raise UserError(f"{path}: writing parquet needs pyarrow; use a .csv path")
+            df.to_parquet(tmp, index=False)
         else:
             df.to_csv(tmp, index=False)
+    if parquet_copy and not _is_parquet(path) and not path.name.startswith(".") and _has_pyarrow():
+        try:
+            with atomic_path(path.with_suffix(".parquet")) as tmp:
+                df.to_parquet(tmp, index=False)
+        except (ValueError, TypeError) as exc:  # e.g. mixed-type extra columns: the CSV still stands
+            print(f"warning: {path.with_suffix('.parquet')} not written ({exc})", file=sys.stderr)
 
 
 def append_results(path: str | os.PathLike, rows: Iterable[dict[str, Any]] | pd.DataFrame,

@@ -50,6 +50,8 @@ def test_append_dedupes_on_key_last_wins_and_reads_back(tmp_path):
     assert hit["JF"].tolist() == [0.123]
     assert back["seed"].dtype == np.int64 and back["object"].dtype == np.int64
     assert not list(tmp_path.glob("*.part*"))
+    if (tmp_path / "results.parquet").exists():  # the parquet copy written when pyarrow is installed
+        pd.testing.assert_frame_equal(read_results(tmp_path / "results.parquet"), back, check_dtype=False)
 
 
 def test_parquet_and_bad_tables(tmp_path):
