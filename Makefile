@@ -18,10 +18,11 @@ SEEDS ?= 1
 WORKERS ?=
 RESULTS ?= reports/$(MODEL)-$(TTT)/results.csv
 
-.PHONY: help setup demo test lint davis-c eval check-published clean train-tiny train-tiny-stcn train-tiny-xmem
+.PHONY: help setup demo golden test lint davis-c eval check-published clean train-tiny train-tiny-stcn train-tiny-xmem
 
 help:
 	@echo "make demo             run the whole pipeline on the embedded synthetic data (CPU, minutes)"
+	@echo "make golden           regenerate tests/golden/demo_ci_summary.json (the CI regression's reference)"
 	@echo "make test             run the test suite (creates .venv on first use)"
 	@echo "make lint             ruff"
 	@echo "make davis-c          build the 42 DAVIS-C variants of DAVIS=$(DAVIS) into OUT=$(OUT)"
@@ -48,9 +49,14 @@ test: setup
 lint: setup
 	$(BIN)/ruff check davis_c ttt eval tests bench
 
+# make demo: synthetic val set -> DAVIS-C (42 variants) -> stcn-tiny-synth none vs tt-MCC over 3 seeds ->
+# report in reports/demo/ (docs/demo.md). Stages are cached in data/demo/. make golden: the CI summary.
 demo: setup
-	$(PY) -m davis_c synth --out data/demo/synth
-	$(PY) -m davis_c validate data/demo/synth
+	$(PY) -m ttt demo --out reports/demo
+
+golden: setup
+	rm -rf data/demo/ci
+	$(PY) -m ttt demo --profile ci --work data/demo/ci --out data/demo/ci/report --no-report --write-golden tests/golden/demo_ci_summary.json
 
 davis-c: setup
 	@test -d "$(DAVIS)/JPEGImages/480p" || { echo "error: no DAVIS-2017 data at $(DAVIS); download it with: python -m davis_c download davis2017 --out data"; exit 2; }

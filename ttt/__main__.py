@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 from davis_c.cli_util import make_parser, run_cli
-from ttt import cli_infer, cli_models, cli_run, cli_train
+from ttt import cli_demo, cli_infer, cli_models, cli_run, cli_train
 
 # Each command module exposes `register(subparsers)`; add new ones here.
-COMMAND_MODULES = [cli_models, cli_infer, cli_run, cli_train]
+COMMAND_MODULES = [cli_models, cli_infer, cli_run, cli_train, cli_demo]
 
 
 def build_parser():
