@@ -173,3 +173,17 @@ def test_topk_softmax_survives_large_similarities():
     assert torch.isfinite(aff).all()
     want = torch.softmax(sim[:, :2], 1)
     assert torch.allclose(aff[:, :2], want) and aff[:, 2].abs().max() == 0
+
+
+def test_embedded_stcn_checkpoint_loads_with_its_zoo_hash():
+    from ttt.zoo import default_path
+
+    spec = get_spec("stcn-tiny-synth")
+    path = default_path(spec)
+    if not path.is_file():
+        pytest.skip("embedded checkpoint not present (make train-tiny)")
+    assert path.stat().st_size < 10 * 2**20
+    loaded = load_model("stcn-tiny-synth")
+    assert spec.sha256 and loaded.sha256 == spec.sha256
+    x = torch.zeros(1, 3, 64, 64)
+    assert torch.isfinite(loaded.net.encode_key(x)[0]).all()

@@ -70,8 +70,8 @@ def _xmem(name, filename, training, paper, lr, notes=""):
                      dict(XMEM_ENGINE), 480, "bilinear", notes=notes)
 
 
-def _tiny(name, arch, engine):
-    return ModelSpec(name, arch, TINY, f"{name}.pth", (), None, "embedded synthetic videos (make train-tiny)",
+def _tiny(name, arch, engine, sha256=None):
+    return ModelSpec(name, arch, TINY, f"{name}.pth", (), sha256, "embedded synthetic videos (make train-tiny)",
                      ("STCN" if arch == "stcn" else "XMem") + "-tiny (not in the paper)", 1e-5, dict(engine), None, "bilinear",
                      embedded=True)
 
@@ -88,7 +88,8 @@ MODELS: dict[str, ModelSpec] = {s.name: s for s in [
     _xmem("xmem-bl30k", "XMem-s01.pth", "static images + BL30K (s01)", "XMem-BL30K", 1e-5,
           "URL used by third-party code, not listed in XMem's docs"),
     _xmem("xmem", "XMem.pth", "static images + DAVIS/YouTube-VOS (s03)", "XMem (s03; not in the paper)", 1e-6),
-    _tiny("stcn-tiny-synth", "stcn", STCN_ENGINE),
+    _tiny("stcn-tiny-synth", "stcn", STCN_ENGINE,
+          "f43ff944bf031a576d4a579bef24103f319b433ac200f522a7a0274361a2f28d"),  # make train-tiny-stcn
     _tiny("xmem-tiny-synth", "xmem", XMEM_ENGINE),
 ]}
 
