@@ -48,7 +48,7 @@ def micro(tmp_path_factory):
     torch.manual_seed(0)
     torch.save(build_network("stcn-tiny-synth").state_dict(), root / "rand.pth")
     params = dict(PROFILES["ci"], videos=1, frames=5, size=(64, 48), corruptions=("contrast", "style1"),
-                  seeds=(1, 2), jump_steps=1, iters_per_step=2, lr=0.0)
+                  seeds=(1, 2), iterations=2, iters_per_step=2, lr=0.0)
     first = run_demo(root / "out", params, root / "work", weights=str(root / "rand.pth"), progress=False)
     again = run_demo(root / "out2", params, root / "work", weights=str(root / "rand.pth"), report=False,
                      progress=False)

@@ -34,8 +34,9 @@ def register(sub) -> None:
                    help="parameter set: full (make demo) or ci (the reduced regression run)")
     p.add_argument("--work", type=Path, default=Path("data/demo"), help="cache of data and runs (default data/demo)")
     p.add_argument("--seeds", type=_int_list, help="TTT seeds (full profile: 1,5,10)")
-    p.add_argument("--iterations", type=int, help="tt-MCC iterations per jump step (the profile's jump steps)")
-    p.add_argument("--jump-steps", type=int, help="tt-MCC jump steps (pseudo-label refreshes)")
+    p.add_argument("--iterations", type=int, help="tt-MCC iterations in all (full profile: 4)")
+    p.add_argument("--iters-per-step", type=int, help="tt-MCC iterations per jump step (full profile: 2); "
+                   "pseudo-labels are refreshed before each step")
     p.add_argument("--videos", type=int, help="synthetic val videos")
     p.add_argument("--frames", type=int, help="frames per video")
     p.add_argument("--size", type=_size, help="frame size WxH")
@@ -50,8 +51,8 @@ def register(sub) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    return {"seeds": tuple(args.seeds) if args.seeds else None, "iters_per_step": args.iterations,
-            "jump_steps": args.jump_steps, "videos": args.videos, "frames": args.frames, "size": args.size,
+    return {"seeds": tuple(args.seeds) if args.seeds else None, "iterations": args.iterations,
+            "iters_per_step": args.iters_per_step, "videos": args.videos, "frames": args.frames, "size": args.size,
             "lr": args.lr, "workers": args.workers}
 
 

@@ -25,13 +25,14 @@ STYLE_PHOTOS = ("immunohistochemistry", "retina", "coffee", "hubble_deep_field")
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {"videos": 2, "frames": 12, "size": (176, 96), "max_objects": 3, "seeds": (1, 5, 10),
              "corruptions": tuple(CORRUPTION_NAMES), "strengths": ("low", "med", "high"),
-             "jump_steps": 2, "iters_per_step": 5, "lr": None, "workers": 2, "threads": 1},
+             "iterations": 4, "iters_per_step": 2, "lr": None, "workers": 2, "threads": 1},
     "ci": {"videos": 2, "frames": 8, "size": (128, 72), "max_objects": 2, "seeds": (1,),
            "corruptions": ("gaussian_noise", "brightness", "defocus_blur", "motion_blur", "cartoon", "style1"),
-           "strengths": ("high",), "jump_steps": 2, "iters_per_step": 3, "lr": None, "workers": 1,
+           "strengths": ("high",), "iterations": 6, "iters_per_step": 3, "lr": None, "workers": 1,
            "threads": 1},
 }
-"""Profile name -> parameters. `lr` None = the zoo's TTT learning rate; `workers` local TTT/build processes."""
+"""Profile name -> parameters. tt-MCC runs `iterations` in jump steps of `iters_per_step` (pseudo-labels refreshed
+before each); `lr` None = the zoo's TTT learning rate; `workers`: local build/TTT processes."""
 
 DATA_KEYS = ("videos", "frames", "size", "max_objects", "corruptions", "strengths")
 METHODS = ("none", "mcc")
@@ -46,7 +47,7 @@ def resolve_profile(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
         raise UserError(f"unknown demo profile '{name}'; choose one of: {', '.join(PROFILES)}")
     params = dict(PROFILES[name])
     params.update({k: v for k, v in overrides.items() if v is not None})
-    for key in ("videos", "frames", "jump_steps", "iters_per_step", "workers", "threads"):
+    for key in ("videos", "frames", "iterations", "iters_per_step", "workers", "threads"):
         if int(params[key]) < 1:
             raise UserError(f"--{key.replace('_', '-')} must be positive (got {params[key]})")
     return params
@@ -112,7 +113,7 @@ def ttt_config(method: str, params: dict[str, Any], zoo_lr: float):
     cfg = TTTConfig(method=method, lr=params["lr"] if params["lr"] is not None else zoo_lr)
     if method == "none":
         return cfg
-    return replace(cfg, jump_steps=params["jump_steps"], iters_per_step=params["iters_per_step"])
+    return replace(cfg, iterations=params["iterations"], iters_per_step=params["iters_per_step"])
 
 
 def stage_ttt(root: Path, synth: Path, davis_c: Path, method: str, params: dict[str, Any], model: str,
