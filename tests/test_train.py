@@ -151,6 +151,9 @@ def test_cli_trains_writes_loadable_checkpoint_and_resumes(arch, synth_root, tmp
     before = out.read_bytes()
     assert ttt_main(args) == 0  # resumes at the end: nothing to do, checkpoint unchanged
     assert out.read_bytes() == before
+    assert ttt_main(args[:-4] + ["3", "--threads", "1", "--quiet"]) == 0  # other save cadence: still resumes
+    assert out.read_bytes() == before
+    assert ttt_main(args + ["--lr", "0.5"]) == 2  # another recipe is refused
     assert "2 iterations" in capsys.readouterr().out
 
 

@@ -69,7 +69,7 @@ def load_state(work: Path, net, opt, sched, cfg: TrainConfig) -> int:
     if not path.is_file():
         return 0
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if _weights_config(json.loads(state["config"])) != _weights_config(cfg.to_dict()):
+    if _weights_config(json.loads(state["config"])) != _weights_config(json.loads(json.dumps(cfg.to_dict()))):
         raise UserError(f"{path}: saved by a run with other settings; use another --work or --restart")
     net.load_state_dict(state["net"])
     opt.load_state_dict(state["opt"])
