@@ -89,7 +89,7 @@ MODELS: dict[str, ModelSpec] = {s.name: s for s in [
           "URL used by third-party code, not listed in XMem's docs"),
     _xmem("xmem", "XMem.pth", "static images + DAVIS/YouTube-VOS (s03)", "XMem (s03; not in the paper)", 1e-6),
     _tiny("stcn-tiny-synth", "stcn", STCN_ENGINE,
-          "f43ff944bf031a576d4a579bef24103f319b433ac200f522a7a0274361a2f28d"),  # make train-tiny-stcn
+          "60384bc35f9ccd53659b807e26ef4bd6ac1e77d8874caf39feda7e8fbc381a97"),  # make train-tiny-stcn
     _tiny("xmem-tiny-synth", "xmem", XMEM_ENGINE),
 ]}
 
