@@ -16,7 +16,7 @@ MODEL ?= stcn-dy
 TTT ?= mcc
 SEEDS ?= 1
 WORKERS ?=
-RESULTS ?= reports/$(MODEL)-$(TTT)/results.csv
+RESULTS ?= runs/$(MODEL)-$(TTT)/results.csv
 
 .PHONY: help setup demo golden test lint davis-c eval check-published clean train-tiny train-tiny-stcn train-tiny-xmem
 
