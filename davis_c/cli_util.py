@@ -53,6 +53,14 @@ def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) 
     return int(rc or 0)
 
 
+def package_main(prog: str, description: str, modules: Sequence, argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m <pkg>`: one sub-command per module (each exposes `register(sub)`)."""
+    parser, sub = make_parser(prog, description)
+    for mod in modules:
+        mod.register(sub)
+    return run_cli(parser, argv)
+
+
 def default_workers() -> int:
     """Worker processes to use by default: the CPUs this process may run on."""
     try:
