@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -106,7 +108,8 @@ def test_cache_missing_and_hash_mismatch(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
     with pytest.raises(UserError, match="python -m ttt download stcn-dy"):
         zoo.load_model("stcn-dy")
-    spec = zoo.get_spec("stcn-tiny-synth")
+    # no published hash: the first load records one and later loads verify it
+    spec = dataclasses.replace(zoo.get_spec("stcn-tiny-synth"), sha256=None)
     monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path / "pkg")
     with pytest.raises(UserError, match="make train-tiny"):
         zoo.load_model(spec)
@@ -117,3 +120,6 @@ def test_cache_missing_and_hash_mismatch(tmp_path, monkeypatch):
         zoo.load_model(spec)
     zoo.record_sha256(path, zoo.checkpoint.sha256_file(path))
     assert zoo.load_model(spec).sha256 == zoo.recorded_sha256(path)
+    # a hash in the spec is checked even when the sidecar agrees with the file
+    with pytest.raises(UserError, match="does not match the expected"):
+        zoo.load_model(dataclasses.replace(spec, sha256="1" * 64))
