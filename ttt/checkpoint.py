@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -16,18 +15,10 @@ import torch
 from torch import nn
 
 from davis_c.errors import UserError
+from davis_c.hashing import sha256_file  # noqa: F401  (re-exported)
 from ttt.models.config import NetConfig
 
 CONV1 = "value_encoder.conv1.weight"
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:

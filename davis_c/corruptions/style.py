@@ -11,7 +11,6 @@ Backends (`Options.style_backend`): `onnx` (offline default, `stylize_onnx`) and
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from davis_c.corruptions.colour import preserve_colours
 from davis_c.corruptions.stylize_onnx import OnnxBackend
 from davis_c.corruptions.stylize_tfhub import TfHubBackend
 from davis_c.errors import UserError
+from davis_c.hashing import sha256_file
 
 BACKENDS = {
     "onnx": lambda model, mode: OnnxBackend(model, mode),
@@ -82,18 +82,14 @@ def prepared_style(options: Options, index: int):
     return _prepared(backend_key(options), str(path.resolve()), st.st_mtime_ns, st.st_size)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def style_fingerprint(options: Options, index: int) -> dict[str, str | None]:
     """What a style variant depends on, for the build manifest: backend, model, style image and ONNX hashes."""
     path = style_path(options.styles_dir, index)
     info: dict[str, str | None] = {"style_backend": options.style_backend, "style_image": path.name,
-                                   "style_image_sha256": _sha256(path)}
+                                   "style_image_sha256": sha256_file(path)}
     if options.style_backend == "onnx":
         for name in ("arbitrary_predict", "arbitrary_transform"):
-            info[f"{name}_onnx_sha256"] = _sha256(stylize_onnx.model_path(name))
+            info[f"{name}_onnx_sha256"] = sha256_file(stylize_onnx.model_path(name))
         info["onnx_mode"] = backend_key(options)[2]
         if info["onnx_mode"] == "tiles":
             info["onnx_tile"], info["onnx_overlap"] = str(stylize_onnx.TILE), str(stylize_onnx.OVERLAP)
