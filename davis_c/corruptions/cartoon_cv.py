@@ -8,6 +8,8 @@ it by file path inside a NumPy<2 environment next to imgaug itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -35,14 +37,22 @@ def mean_shift_windows(shape: tuple[int, ...], segmentation_size: float) -> tupl
     return int(15 * segmentation_size), int(40 * segmentation_size)
 
 
-def _segment(image: np.ndarray, segmentation_size: float) -> np.ndarray:
+def opencv_mean_shift(image: np.ndarray, sp: int, sr: int) -> np.ndarray:
+    """`cv2.pyrMeanShiftFiltering(image, sp, sr)` with its defaults (maxLevel 1, 5 iterations), as imgaug calls it."""
+    dst = np.zeros_like(image)
+    cv2.pyrMeanShiftFiltering(np.ascontiguousarray(image), sp=sp, sr=sr, dst=dst)
+    return dst
+
+
+MeanShift = Callable[[np.ndarray, int, int], np.ndarray]
+
+
+def _segment(image: np.ndarray, segmentation_size: float, mean_shift: MeanShift) -> np.ndarray:
     """Mean-shift colour segmentation (skipped when the size is <= 0)."""
     if segmentation_size <= 0:
         return image
     sp, sr = mean_shift_windows(image.shape, segmentation_size)
-    dst = np.zeros_like(image)
-    cv2.pyrMeanShiftFiltering(np.ascontiguousarray(image), sp=sp, sr=sr, dst=dst)
-    return dst
+    return mean_shift(np.ascontiguousarray(image), sp, sr)
 
 
 def _gray(image: np.ndarray, colorspace: str) -> np.ndarray:
@@ -96,10 +106,12 @@ def saturate(image: np.ndarray, factor: float, colorspace: str) -> np.ndarray:
 
 def stylize_cartoon(image: np.ndarray, blur_ksize: float = 3, segmentation_size: float = 1.0,
                     saturation: float = 2.0, edge_prevalence: float = 1.0, suppress_edges: bool = True,
-                    from_colorspace: str = "RGB") -> np.ndarray:
+                    from_colorspace: str = "RGB", mean_shift: MeanShift = opencv_mean_shift) -> np.ndarray:
     """Cartoon-style an HxWx3 uint8 image, step for step as imgaug 0.4.0's `stylize_cartoon`.
 
     `from_colorspace` ("RGB" or "BGR") only affects the grayscale edge image and the HSV saturation step.
+    `mean_shift(image, sp, sr)` is the segmentation call (default: OpenCV's, as imgaug; the builder passes
+    the bit-identical `davis_c.corruptions.meanshift.pyr_mean_shift_filtering`).
     """
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an HxWx3 uint8 image, got {image.dtype} {image.shape}")
@@ -109,7 +121,7 @@ def stylize_cartoon(image: np.ndarray, blur_ksize: float = 3, segmentation_size:
     segmentation_size = max(segmentation_size, 0.0)
     saturation = max(saturation, 0.0)
     small = max(image.shape[0:2]) < SMALL_IMAGE_MAX_SIDE
-    seg = _segment(_median(image, blur_ksize), segmentation_size)
+    seg = _segment(_median(image, blur_ksize), segmentation_size, mean_shift)
     find = edges_canny if small else edges_laplacian
     edges = ((find(seg, edge_prevalence, from_colorspace) > 100) * 255).astype(np.uint8)
     if suppress_edges:
