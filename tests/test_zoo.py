@@ -41,6 +41,8 @@ def test_learning_rates_engine_defaults_and_paper_names():
     lrs = {n: s.ttt_lr for n, s in zoo.MODELS.items() if not s.embedded}
     assert lrs["stcn-dy"] == lrs["xmem-dy"] == 1e-6
     assert lrs["stcn-bl30k"] == lrs["stcn-s0"] == lrs["xmem-bl30k"] == 1e-5
+    tiny = {n: s.ttt_lr for n, s in zoo.MODELS.items() if s.embedded}
+    assert tiny == {"stcn-tiny-synth": zoo.TINY_TTT_LR, "xmem-tiny-synth": zoo.TINY_TTT_LR} and zoo.TINY_TTT_LR == 3e-4
     assert zoo.get_spec("stcn-bl30k").paper_name == "STCN-BL30K" and zoo.get_spec("xmem-dy").paper_name == "XMem-DY"
     s, x = zoo.get_spec("stcn-dy"), zoo.get_spec("xmem-dy")
     assert (s.top_k, s.mem_every, x.top_k, x.mem_every) == (20, 5, 30, 5)
