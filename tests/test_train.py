@@ -167,6 +167,32 @@ def test_cli_errors(synth_root, tmp_path, capsys):
     assert tdata.FIRST_SKIP == 5
 
 
+def test_init_copies_matching_tensors_and_is_part_of_the_recipe(synth_root, tmp_path, capsys):
+    """--init: XMem starts from an STCN checkpoint's tensors of equal name and shape; a resume with another
+    (or no) --init is refused, because the starting weights change the result."""
+    torch.manual_seed(1)
+    stcn = build_network(get_spec("stcn-tiny-synth"))
+    src = tmp_path / "stcn.pth"
+    torch.save(stcn.state_dict(), src)
+    out = tmp_path / "xmem.pth"
+    args = ["train", "--arch", "xmem", "--data", str(synth_root), "--out", str(out), "--iterations", "1",
+            "--batch-size", "1", "--crop", "32", "--no-val", "--threads", "1", "--quiet", "--lr", "0"]
+    assert ttt_main(args + ["--init", str(src)]) == 0
+    assert "initialised 166 of 196 tensors" in capsys.readouterr().out
+    sd = torch.load(out, weights_only=True)
+    theirs = stcn.state_dict()
+    assert torch.equal(sd["key_encoder.conv1.weight"], theirs["key_encoder.conv1.weight"])  # lr 0: unchanged
+    assert torch.equal(sd["decoder.pred.weight"], theirs["decoder.pred.weight"])
+    assert "key_proj.d_proj.weight" not in theirs and torch.isfinite(sd["key_proj.d_proj.weight"]).all()
+    assert ttt_main(args) == 2  # resuming the same work dir without --init: another recipe
+    assert "other settings" in capsys.readouterr().err
+    assert ttt_main(args + ["--init", str(tmp_path / "missing.pth"), "--restart"]) == 2
+    torch.save({"unrelated": torch.zeros(3)}, tmp_path / "other.pth")
+    assert ttt_main(args + ["--init", str(tmp_path / "other.pth"), "--restart"]) == 2
+    err = capsys.readouterr().err
+    assert "no such checkpoint" in err and "no tensor of this checkpoint fits" in err
+
+
 def test_topk_softmax_survives_large_similarities():
     """Tiny from-scratch keys give similarities beyond exp's range; inference must not turn them into NaN."""
     from ttt.models import memory
@@ -178,15 +204,16 @@ def test_topk_softmax_survives_large_similarities():
     assert torch.allclose(aff[:, :2], want) and aff[:, 2].abs().max() == 0
 
 
-def test_embedded_stcn_checkpoint_loads_with_its_zoo_hash():
+@pytest.mark.parametrize("name", ["stcn-tiny-synth", "xmem-tiny-synth"])
+def test_embedded_checkpoint_loads_with_its_zoo_hash(name):
     from ttt.zoo import default_path
 
-    spec = get_spec("stcn-tiny-synth")
+    spec = get_spec(name)
     path = default_path(spec)
     if not path.is_file():
         pytest.skip("embedded checkpoint not present (make train-tiny)")
     assert path.stat().st_size < 10 * 2**20
-    loaded = load_model("stcn-tiny-synth")
+    loaded = load_model(name)
     assert spec.sha256 and loaded.sha256 == spec.sha256
     x = torch.zeros(1, 3, 64, 64)
     assert torch.isfinite(loaded.net.encode_key(x)[0]).all()

@@ -45,6 +45,19 @@ def make_optimizer(net: torch.nn.Module, cfg: TrainConfig):
     return opt, torch.optim.lr_scheduler.MultiStepLR(opt, [step], gamma=0.1)
 
 
+def init_from(net: torch.nn.Module, path: Path) -> tuple[int, int]:
+    """Copy every tensor of checkpoint `path` whose name and shape exist in `net`; (copied, net's total)."""
+    from ttt.checkpoint import read_state_dict
+
+    theirs = read_state_dict(path)
+    ours = net.state_dict()
+    shared = {k: v for k, v in theirs.items() if k in ours and ours[k].shape == v.shape}
+    if not shared:
+        raise UserError(f"{path}: no tensor of this checkpoint fits the network (names or shapes differ)")
+    net.load_state_dict(shared, strict=False)
+    return len(shared), len(ours)
+
+
 def save_weights(net: torch.nn.Module, out: Path) -> None:
     """The network's state dict (fp32, CPU) written atomically to `out`."""
     sd = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
@@ -98,11 +111,20 @@ def train_step(net, opt, sched, sampler: ClipSampler, cfg: TrainConfig, it: int)
 
 
 def train(cfg: TrainConfig, spec: ModelSpec, data: DavisDataset, out: Path, work: Path, *,
-          val_split: str | None = "val", val_videos: list[str] | None = None, progress: bool = True) -> TrainResult:
-    """Train `spec`'s network on `data`'s train split with `cfg`; write `out` and the work directory."""
+          val_split: str | None = "val", val_videos: list[str] | None = None, progress: bool = True,
+          init: Path | None = None) -> TrainResult:
+    """Train `spec`'s network on `data`'s train split with `cfg`; write `out` and the work directory.
+
+    `init`: a checkpoint whose matching tensors (same name and shape) replace the random initialisation
+    before the first step (its sha256 must be `cfg.init_sha256`; a resumed run takes its weights from the
+    saved state instead).
+    """
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     net = build_network(spec)
+    if init is not None:
+        copied, total = init_from(net, init)
+        tqdm.write(f"initialised {copied} of {total} tensors from {init}")
     net.eval()  # official: BatchNorm statistics stay frozen during training
     opt, sched = make_optimizer(net, cfg)
     start = load_state(work, net, opt, sched, cfg)

@@ -47,6 +47,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     val_every: int = 1000
     save_every: int = 250
+    init_sha256: str | None = None   # sha256 of the --init checkpoint the network started from (None: random)
 
     @property
     def start_warm(self) -> int:
