@@ -40,6 +40,7 @@ def register(sub) -> None:
     p.add_argument("--videos", type=int, help="synthetic val videos")
     p.add_argument("--frames", type=int, help="frames per video")
     p.add_argument("--size", type=_size, help="frame size WxH")
+    p.add_argument("--synth-seed", type=int, help="seed of the synthetic val videos (default 0)")
     p.add_argument("--lr", type=float, help="TTT learning rate (default: the zoo's)")
     p.add_argument("--workers", type=int, help="processes for the build and the TTT sweep")
     p.add_argument("--model", default="stcn-tiny-synth", help="zoo model (default stcn-tiny-synth)")
@@ -53,7 +54,7 @@ def register(sub) -> None:
 def _overrides(args: argparse.Namespace) -> dict:
     return {"seeds": tuple(args.seeds) if args.seeds else None, "iterations": args.iterations,
             "iters_per_step": args.iters_per_step, "videos": args.videos, "frames": args.frames, "size": args.size,
-            "lr": args.lr, "workers": args.workers}
+            "synth_seed": args.synth_seed, "lr": args.lr, "workers": args.workers}
 
 
 def _golden(args: argparse.Namespace, summary: dict) -> int:

@@ -23,20 +23,20 @@ STYLE_PHOTOS = ("immunohistochemistry", "retina", "coffee", "hubble_deep_field")
 """Stand-in style images 1..4.png (scikit-image photos; the official ones need a download)."""
 
 PROFILES: dict[str, dict[str, Any]] = {
-    "full": {"videos": 2, "frames": 12, "size": (176, 96), "max_objects": 3, "seeds": (1, 5, 10),
+    "full": {"videos": 2, "frames": 12, "size": (176, 96), "max_objects": 3, "synth_seed": 0, "seeds": (1, 5, 10),
              "corruptions": tuple(CORRUPTION_NAMES), "strengths": ("low", "med", "high"),
              "iterations": 4, "iters_per_step": 2, "lr": None, "workers": 2, "threads": 1},
-    "ci": {"videos": 2, "frames": 8, "size": (128, 72), "max_objects": 2, "seeds": (1,),
+    "ci": {"videos": 2, "frames": 8, "size": (128, 72), "max_objects": 2, "synth_seed": 0, "seeds": (1,),
            "corruptions": ("gaussian_noise", "brightness", "defocus_blur", "motion_blur", "cartoon", "style1"),
            "strengths": ("high",), "iterations": 6, "iters_per_step": 3, "lr": None, "workers": 1,
            "threads": 1},
 }
 """Profile name -> parameters. tt-MCC runs `iterations` in jump steps of `iters_per_step` (pseudo-labels refreshed
-before each); `lr` None = the zoo's TTT learning rate; `workers`: local build/TTT processes."""
+before each); `lr` None = the zoo's TTT learning rate; `workers`: local build/TTT processes; `synth_seed`: seed of
+the synthetic val videos (another seed gives disjoint videos, e.g. to choose settings away from the demo's)."""
 
-DATA_KEYS = ("videos", "frames", "size", "max_objects", "corruptions", "strengths")
+DATA_KEYS = ("videos", "frames", "size", "max_objects", "synth_seed", "corruptions", "strengths")
 METHODS = ("none", "mcc")
-SYNTH_SEED = 0
 
 
 def resolve_profile(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -50,6 +50,8 @@ def resolve_profile(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
     for key in ("videos", "frames", "iterations", "iters_per_step", "workers", "threads"):
         if int(params[key]) < 1:
             raise UserError(f"--{key.replace('_', '-')} must be positive (got {params[key]})")
+    if int(params["synth_seed"]) < 0:
+        raise UserError(f"--synth-seed must be >= 0 (got {params['synth_seed']})")
     return params
 
 
@@ -96,7 +98,7 @@ def stage_data(work: Path, params: dict[str, Any], progress: bool = True) -> tup
 
     root = data_dir(work, params)
     synth = generate(root / "synth", n_train=0, n_val=params["videos"], n_frames=params["frames"],
-                     size=tuple(params["size"]), seed=SYNTH_SEED, max_objects=params["max_objects"],
+                     size=tuple(params["size"]), seed=params["synth_seed"], max_objects=params["max_objects"],
                      progress=progress, workers=params["workers"])
     styles = write_style_images(root / "styles")
     cfg = BuildConfig(src=synth, out=root / "DAVIS-C", corruptions=tuple(params["corruptions"]),
