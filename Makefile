@@ -90,7 +90,7 @@ train-tiny-stcn: setup $(SYNTH_TRAIN)/synth.json
 # XMem starts from pretrained ResNets: run train-tiny-stcn first (train-tiny does).
 train-tiny-xmem: setup $(SYNTH_TRAIN)/synth.json
 	@test -f ttt/weights/stcn-tiny-synth.pth || { echo "error: ttt/weights/stcn-tiny-synth.pth missing: run make train-tiny-stcn first"; exit 2; }
-	OMP_NUM_THREADS=1 $(PY) -m ttt train --arch xmem --data "$(SYNTH_TRAIN)" --out ttt/weights/xmem-tiny-synth.pth --work data/train-tiny/xmem --iterations 2400 --val-every 800 --init ttt/weights/stcn-tiny-synth.pth $(TINY_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m ttt train --arch xmem --data "$(SYNTH_TRAIN)" --out ttt/weights/xmem-tiny-synth.pth --work data/train-tiny/xmem --iterations 1600 --val-every 400 --init ttt/weights/stcn-tiny-synth.pth $(TINY_ARGS)
 train-tiny:
 	$(MAKE) train-tiny-stcn
 	$(MAKE) train-tiny-xmem

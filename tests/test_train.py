@@ -39,6 +39,15 @@ def test_max_jump_curriculum_follows_stcn_schedule():
         [5, 5, 10, 15, 20, 25, 25, 5, 5]
 
 
+def test_recipes_keep_the_official_settings_and_their_learning_rates():
+    stcn, xmem = make_config("stcn"), make_config("xmem")
+    assert (stcn.num_frames, stcn.max_objects, stcn.optimizer, stcn.weight_decay, stcn.dice) == (3, 2, "adam", 1e-7, False)
+    assert (xmem.num_frames, xmem.max_objects, xmem.optimizer, xmem.weight_decay, xmem.dice) == (8, 3, "adamw", 0.05, True)
+    assert (xmem.num_ref_frames, xmem.deep_update_prob) == (3, 0.2)
+    assert (stcn.lr, xmem.lr) == (1e-3, 3e-4)  # tiny from-scratch rates; XMem's unroll is unstable at 1e-3
+    assert make_config("xmem", lr=1e-4).lr == 1e-4
+
+
 @pytest.mark.parametrize("jump", [1, 3, 7])
 def test_xmem_frames_respect_max_jump(jump):
     rng = np.random.default_rng(0)

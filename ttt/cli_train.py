@@ -54,7 +54,7 @@ def register(sub) -> None:
     p.add_argument("--iterations", type=int, help="optimisation steps (default 6000)")
     p.add_argument("--batch-size", type=int, help="clips per step (default 8)")
     p.add_argument("--crop", type=int, help="square crop size in pixels (default 192)")
-    p.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
+    p.add_argument("--lr", type=float, help="learning rate (default 1e-3 for stcn, 3e-4 for xmem)")
     p.add_argument("--seed", type=int, help="seed of initialisation, sampling and augmentation (default 0)")
     p.add_argument("--val-every", type=int, help="validate every N iterations (default 1000)")
     p.add_argument("--save-every", type=int, help="checkpoint every N iterations (default 250)")

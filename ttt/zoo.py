@@ -96,7 +96,8 @@ MODELS: dict[str, ModelSpec] = {s.name: s for s in [
     _xmem("xmem", "XMem.pth", "static images + DAVIS/YouTube-VOS (s03)", "XMem (s03; not in the paper)", 1e-6),
     _tiny("stcn-tiny-synth", "stcn", STCN_ENGINE,
           "61c70a20351d5abaf3faad99ff70c18f7e9111fdcd7a05f7e619d2ac9666b29a"),  # make train-tiny-stcn
-    _tiny("xmem-tiny-synth", "xmem", XMEM_ENGINE),
+    _tiny("xmem-tiny-synth", "xmem", XMEM_ENGINE,
+          "dc862155cb3ffe1b37959c0ed8ac470b7d3eed10cf2a53c944d56ec3853372f0"),  # make train-tiny-xmem
 ]}
 
 ARCHS: dict[str, type[nn.Module]] = {"stcn": STCN, "xmem": XMem}
