@@ -136,7 +136,7 @@ def report(args, ref: tuple[float, dict], fast: tuple[float, float, dict], same:
     lines = [
         "# DAVIS-C builder vs the official procedure (30 non-style variants)", "",
         f"- Machine: {platform.machine()}, {default_workers()} usable cores, Python {platform.python_version()},"
-        f" load average at the end {os.getloadavg()[0]:.1f} (the machine is shared with other jobs).",
+        f" load average at the end {os.getloadavg()[0]:.1f}.",
         f"- Versions: {', '.join(f'{k} {v}' for k, v in sorted(tools.items()) if k != 'ffmpeg')}; {tools['ffmpeg']}.",
         f"- Command: `.venv/bin/python bench/build_davis_c.py --frames {n} --workers {args.workers}"
         f"{' --write' if args.write else ''}`",
@@ -164,16 +164,18 @@ def _notes(workers: int, ref_total: float, ref_cpu: dict[str, float], fast_cpu: 
     rest_ref = ref_total - ref_cpu["cartoon"]
     return [
         "## Reading the numbers", "",
-        f"- `cartoon` is {100 * cartoon / fast_total:.0f}% of the builder's CPU: its cost is OpenCV's"
-        " `pyrMeanShiftFiltering`, the same call the official imgaug code makes, so exact output cannot make it"
-        " cheaper (OpenCV 4.11 and 5.0 take the same time). With cartoon as it is, no exact builder can beat"
-        f" {ref_total / (cartoon / workers):.1f}x on {workers} cores (reference CPU / (cartoon CPU / {workers})).",
+        f"- `cartoon` is {100 * cartoon / fast_total:.0f}% of the builder's CPU. Its cost is the mean-shift"
+        " segmentation (`pyrMeanShiftFiltering`, the call imgaug makes), which the builder runs as a bit-exact"
+        f" numba re-implementation ({ref_cpu['cartoon'] / cartoon:.1f}x less CPU than the reference's OpenCV"
+        f" call). With cartoon at this cost no builder can beat {ref_total / (cartoon / workers):.1f}x on"
+        f" {workers} cores (reference CPU / (cartoon CPU / {workers})).",
         f"- Without cartoon the builder needs {rest_ref / (fast_total - cartoon):.1f}x less CPU than the"
         f" reference, i.e. about {workers * rest_ref / (fast_total - cartoon):.0f}x on {workers} idle cores.",
-        "- The wall-clock ratio is measured on a machine shared with other jobs; the CPU ratios are the"
-        " stable figures. Cheap corruptions (noise, contrast, pixelate, motion blur) cost slightly more"
-        " CPU per frame in the builder than in the reference: two workers share the machine's two cores with"
-        " other jobs, and unit timing includes writing the files.", ""]
+        "- CPU seconds are the stable figures when other jobs share the machine (see the load average above);"
+        " wall clock is the figure the target names. Cheap corruptions (noise, contrast, pixelate, motion"
+        " blur) cost slightly more CPU per frame in the builder than in the reference: the builder's unit"
+        " timing includes decoding the source frames and writing the files, and its totals include the"
+        " worker processes' start-up.", ""]
 
 
 def main() -> int:
