@@ -22,7 +22,7 @@ RESULTS ?= runs/$(MODEL)-$(TTT)/results.csv
 
 help:
 	@echo "make demo             run the whole pipeline on the embedded synthetic data (CPU, minutes)"
-	@echo "make golden           regenerate tests/golden/demo_ci_summary.json (the CI regression's reference)"
+	@echo "make golden           regenerate tests/golden/demo_ci_summary*.json (the CI regression's references)"
 	@echo "make test             run the test suite (creates .venv on first use)"
 	@echo "make lint             ruff"
 	@echo "make davis-c          build the 42 DAVIS-C variants of DAVIS=$(DAVIS) into OUT=$(OUT)"
@@ -57,6 +57,7 @@ demo: setup
 golden: setup
 	rm -rf data/demo/ci
 	$(PY) -m ttt demo --profile ci --work data/demo/ci --out data/demo/ci/report --no-report --write-golden tests/golden/demo_ci_summary.json
+	$(PY) -m ttt demo --profile ci --model xmem-tiny-synth --work data/demo/ci --out data/demo/ci/report-xmem --no-report --write-golden tests/golden/demo_ci_summary_xmem.json
 
 davis-c: setup
 	@test -d "$(DAVIS)/JPEGImages/480p" || { echo "error: no DAVIS-2017 data at $(DAVIS); download it with: python -m davis_c download davis2017 --out data"; exit 2; }

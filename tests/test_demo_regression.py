@@ -15,22 +15,25 @@ from davis_c.errors import UserError
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "demo_ci_summary.json"
+GOLDENS = {"stcn-tiny-synth": GOLDEN, "xmem-tiny-synth": REPO / "tests" / "golden" / "demo_ci_summary_xmem.json"}
 
 
-def _embedded_weights() -> Path:
+def _embedded_weights(model: str = "stcn-tiny-synth") -> Path:
     from ttt.zoo import default_path, get_spec
 
-    return default_path(get_spec("stcn-tiny-synth"))
+    return default_path(get_spec(model))
 
 
-def test_demo_ci_profile_matches_golden_summary(tmp_path):
-    """The reduced demo (builder, tiny model, tt-MCC, evaluator) reproduces the committed golden summary.
-    Regenerate after an intended change with `make golden`."""
-    if not _embedded_weights().is_file():
-        pytest.skip(f"embedded weights {_embedded_weights()} absent (run `make train-tiny`)")
-    assert GOLDEN.is_file(), f"{GOLDEN} missing: generate it with `make golden`"
-    cmd = [sys.executable, "-m", "ttt", "demo", "--profile", "ci", "--out", str(tmp_path / "out"),
-           "--work", str(tmp_path / "work"), "--no-report", "--check-golden", str(GOLDEN)]
+@pytest.mark.parametrize("model", list(GOLDENS))
+def test_demo_ci_profile_matches_golden_summary(tmp_path, model):
+    """The reduced demo (builder, tiny model, tt-MCC, evaluator) reproduces the committed golden summary, for
+    the embedded STCN and XMem. Regenerate after an intended change with `make golden`."""
+    golden = GOLDENS[model]
+    if not _embedded_weights(model).is_file():
+        pytest.skip(f"embedded weights {_embedded_weights(model)} absent (run `make train-tiny`)")
+    assert golden.is_file(), f"{golden} missing: generate it with `make golden`"
+    cmd = [sys.executable, "-m", "ttt", "demo", "--profile", "ci", "--model", model, "--out", str(tmp_path / "out"),
+           "--work", str(tmp_path / "work"), "--no-report", "--check-golden", str(golden)]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "summary matches" in proc.stdout
