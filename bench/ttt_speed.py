@@ -8,8 +8,8 @@ Two configurations run in the same invocation for a ratio:
 * ``full``  - the reference: every refresh over the whole video (what the official code does, minus its
   PNG round trip and its redundant first refresh).
 
-The official STCN TTT code itself (a fetched copy, never committed) is the reference the issue asks for
-on a GPU; this script does not run it.
+The official STCN TTT code itself (a fetched copy, never committed) runs beside this code in
+`bench/ttt_official.py`, which reuses this script's video and `run_once`.
 
     .venv/bin/python bench/ttt_speed.py --model stcn-tiny-synth --frames 70 --size 854x480 --iterations 100
     .venv/bin/python bench/ttt_speed.py --model stcn-dy --frames 24 --size 432x240 --iterations 4 --per-step 2

@@ -1,0 +1,38 @@
+"""TTT losses and gradients against the official STCN TTT code (opt-in: needs a checkout and its environment).
+
+Set `TTT_OFFICIAL_REPO` to a checkout of ttt-matching-based-vos/ttt_matching_vos and build
+`bench/_work/official-venv` (torch + torchvision) as `bench/ttt_official.py` describes; otherwise this skips.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+OFFICIAL_PY = REPO / "bench" / "_work" / "official-venv" / "bin" / "python"
+
+
+@pytest.mark.slow
+def test_losses_and_gradients_equal_the_official_code(tmp_path):
+    official = os.environ.get("TTT_OFFICIAL_REPO")
+    if not official or not (Path(official) / "STCN" / "ttt" / "model" / "model_ttt.py").is_file():
+        pytest.skip("TTT_OFFICIAL_REPO (a ttt_matching_vos checkout) not set")
+    if not OFFICIAL_PY.is_file():
+        pytest.skip(f"official environment absent: {OFFICIAL_PY}")
+    out = tmp_path / "report.json"
+    subprocess.run([sys.executable, str(REPO / "bench" / "ttt_loss_official.py"), "--official", official,
+                    "--python", str(OFFICIAL_PY), "--size", "128x96", "--json", str(out)],
+                   check=True, timeout=900, capture_output=True)
+    report = json.loads(out.read_text())
+    for method in ("mcc", "ent", "ae"):
+        r = report[method]
+        assert r["missing_on_one_side"] == [], method
+        assert r["loss_abs_diff"] <= 1e-6 * abs(r["loss_official"]), (method, r)
+        assert r["worst_rel_l2"] < 1e-4, (method, r["worst_tensor"], r["worst_rel_l2"])
+        assert r["tensors"] > 200
