@@ -18,7 +18,6 @@ of the gradients and the worst per-tensor one. The official copy is patched only
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
 from equivalence_official import inputs, random_state  # noqa: E402
-from ttt_official import patched_copy  # noqa: E402
+from ttt_official import emit, patched_copy, resolve_python  # noqa: E402
 
 from ttt.methods import get_method  # noqa: E402
 from ttt.methods.unroll_stcn import unroll  # noqa: E402
@@ -118,8 +117,7 @@ def main(argv=None) -> int:
         stcn = patched_copy(args.official, tmp / "official_stcn", "cuda", 480, 0)  # cuda: no device patch
         (stcn / "_loss_driver.py").write_text((BENCH / "ttt_loss_official_driver.py").read_text())
         torch.save({"weights": weights, "samples": samples}, tmp / "in.pt")
-        exe = str(Path(args.python).absolute())
-        proc = subprocess.run([exe, "_loss_driver.py", str(tmp / "in.pt"), str(tmp / "out.pt")], cwd=stcn,
+        proc = subprocess.run([resolve_python(args.python), "_loss_driver.py", str(tmp / "in.pt"), str(tmp / "out.pt")], cwd=stcn,
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit("error: the official code failed:\n" + proc.stderr.strip()[-2000:])
@@ -130,10 +128,7 @@ def main(argv=None) -> int:
         o = off[m]
         report[m] = {"loss_ours": loss, "loss_official": float(o["loss"]),
                      "loss_abs_diff": abs(loss - float(o["loss"])), **compare(grads, o["grads"])}
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(report, args.json)
     return 0
 
 

@@ -108,13 +108,27 @@ def official_config(weights: Path, method: str, jump_steps: int, per_step: int, 
     }
 
 
-def run_official(python: str, stcn: Path, dataset: Path, out: Path, timeout: int) -> dict:
-    """Run the driver in the official environment; returns its JSON result."""
+def resolve_python(python: str) -> str:
+    """Absolute path of the official environment's Python (the driver runs with another cwd)."""
     exe = Path(python).absolute() if "/" in python else shutil.which(python)
     if exe is None or not Path(exe).is_file():
         raise SystemExit(f"error: {python}: no such Python; build the official environment (see --help)")
+    return str(exe)
+
+
+def emit(report: dict, path: Path | None) -> None:
+    """Print the JSON report and, with a path, write it there too."""
+    text = json.dumps(report, indent=1)
+    print(text)
+    if path:
+        path.write_text(text + "\n")
+
+
+def run_official(python: str, stcn: Path, dataset: Path, out: Path, timeout: int) -> dict:
+    """Run the driver in the official environment; returns its JSON result."""
+    exe = resolve_python(python)
     shutil.copy(BENCH / "ttt_official_driver.py", stcn / "_bench_driver.py")
-    cmd = [str(exe), "_bench_driver.py", "--config_name", "bench", "--dataset_name", "davis",
+    cmd = [exe, "_bench_driver.py", "--config_name", "bench", "--dataset_name", "davis",
            "--dataset_dir", str(dataset), "--palette_video_name", "v", "--output_dir", str(out), "--seed", "1"]
     proc = subprocess.run(cmd, cwd=stcn, capture_output=True, text=True, timeout=timeout)
     for line in proc.stdout.splitlines():
@@ -187,10 +201,7 @@ def main(argv=None) -> int:
               "cpu": platform.processor() or platform.machine(), "torch_ours": torch.__version__,
               "amp": args.amp, "official": theirs, "ours": ours,
               "speedup_total": theirs["total_s"] / ours["total_s"], "final_mask_agreement": agree}
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(report, args.json)
     return 0
 
 
