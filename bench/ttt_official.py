@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import shutil
@@ -124,13 +125,15 @@ def emit(report: dict, path: Path | None) -> None:
         path.write_text(text + "\n")
 
 
-def run_official(python: str, stcn: Path, dataset: Path, out: Path, timeout: int) -> dict:
-    """Run the driver in the official environment; returns its JSON result."""
+def run_official(python: str, stcn: Path, dataset: Path, out: Path, timeout: int,
+                 env: dict[str, str] | None = None) -> dict:
+    """Run the driver in the official environment (extra `env` variables); returns its JSON result."""
     exe = resolve_python(python)
     shutil.copy(BENCH / "ttt_official_driver.py", stcn / "_bench_driver.py")
     cmd = [exe, "_bench_driver.py", "--config_name", "bench", "--dataset_name", "davis",
            "--dataset_dir", str(dataset), "--palette_video_name", "v", "--output_dir", str(out), "--seed", "1"]
-    proc = subprocess.run(cmd, cwd=stcn, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=stcn, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_TAG):
             return json.loads(line[len(RESULT_TAG):])

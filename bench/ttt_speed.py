@@ -67,8 +67,8 @@ def make_video(root: Path, n: int, w: int, h: int, objects: int, seed: int = 0) 
     return root
 
 
-def run_once(net, state, spec, video, cfg: TTTConfig, device, out: Path) -> dict:
-    """Reset, adapt, final inference; seconds per phase and peak memory."""
+def run_once(net, state, spec, video, cfg: TTTConfig, device, out: Path, unroll=None) -> dict:
+    """Reset, adapt, final inference; seconds per phase and peak memory (`unroll`: the arch's by default)."""
     net.load_state_dict(state)
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -86,7 +86,7 @@ def run_once(net, state, spec, video, cfg: TTTConfig, device, out: Path) -> dict
         pl_time[0] += time.perf_counter() - t
         return labels
 
-    log = adapt(net, prepared.input, cfg, spec.arch, infer, _unroll_for(spec.arch), seed=1)
+    log = adapt(net, prepared.input, cfg, spec.arch, infer, unroll or _unroll_for(spec.arch), seed=1)
     t1 = time.perf_counter()
     infer_video(net, spec, video, out, device=device, amp=cfg.amp)
     if device.type == "cuda":

@@ -36,3 +36,24 @@ def test_losses_and_gradients_equal_the_official_code(tmp_path):
         assert r["loss_abs_diff"] <= 1e-6 * abs(r["loss_official"]), (method, r)
         assert r["worst_rel_l2"] < 1e-4, (method, r["worst_tensor"], r["worst_rel_l2"])
         assert r["tensors"] > 200
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["mcc", "ent"])
+def test_whole_ttt_loop_equals_the_official_loop_on_replayed_samples(tmp_path, method):
+    """Our TTT loop vs the official one, the official replaying our frame sequences (bench/ttt_loop_official.py)."""
+    official = os.environ.get("TTT_OFFICIAL_REPO")
+    if not official or not (Path(official) / "STCN" / "eval_all_datasets_ttt.py").is_file():
+        pytest.skip("TTT_OFFICIAL_REPO (a ttt_matching_vos checkout) not set")
+    if not OFFICIAL_PY.is_file():
+        pytest.skip(f"official environment absent: {OFFICIAL_PY}")
+    out = tmp_path / "report.json"
+    subprocess.run([sys.executable, str(REPO / "bench" / "ttt_loop_official.py"), "--official", official,
+                    "--python", str(OFFICIAL_PY), "--method", method, "--frames", "12", "--size", "128x96",
+                    "--jump-steps", "2", "--per-step", "2", "--json", str(out)],
+                   check=True, timeout=1200, capture_output=True)
+    r = json.loads(out.read_text())
+    assert r["iterations"] == 4 and r["sequence_draws_official"] == 4  # no sequence rejected by their rule
+    assert r["loss_max_abs_diff"] < 1e-5, (r["losses_ours"], r["losses_official"])
+    assert r["update_rel_l2"] < 1e-2
+    assert r["final_mask_agreement"] > 0.999
