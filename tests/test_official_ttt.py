@@ -57,3 +57,14 @@ def test_whole_ttt_loop_equals_the_official_loop_on_replayed_samples(tmp_path, m
     assert r["loss_max_abs_diff"] < 1e-5, (r["losses_ours"], r["losses_official"])
     assert r["update_rel_l2"] < 1e-2
     assert r["final_mask_agreement"] > 0.999
+
+
+def test_gpu_suite_names_missing_official_code(tmp_path):
+    """bench/gpu_suite.py stops with one line naming the official folders it lacks, before running anything."""
+    (tmp_path / "official" / "stcn").mkdir(parents=True)
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "gpu_suite.py"), "--official",
+                           str(tmp_path / "official"), "--out", str(tmp_path / "out"), "--quick"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "lacks xmem, ttt/" in proc.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()

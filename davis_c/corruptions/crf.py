@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
-import ffmpeg
 import numpy as np
 
 from davis_c.corruptions.base import Corruption, Frames, Options
@@ -45,7 +44,15 @@ def _link_inputs(paths: Sequence[Path], in_dir: Path) -> str:
     return str(in_dir / f"*{suffix}")
 
 
+def _ffmpeg():
+    """ffmpeg-python, imported on first use (so that importing the registry needs no ffmpeg-python)."""
+    import ffmpeg
+
+    return ffmpeg
+
+
 def _run(stream, exe: str, step: str) -> None:
+    ffmpeg = _ffmpeg()
     try:
         stream.overwrite_output().run(cmd=exe, capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as exc:
@@ -55,6 +62,7 @@ def _run(stream, exe: str, step: str) -> None:
 
 def _pipeline(pattern: str, work: Path, crf: int, size: tuple[int, int], exe: str) -> Path:
     """Run the three official steps; return the folder of extracted JPEGs."""
+    ffmpeg = _ffmpeg()
     width, height = size
     odd = width % 2 or height % 2
     src = ffmpeg.input(pattern, framerate=24, pattern_type="glob")
