@@ -22,8 +22,9 @@ temporary directory and patched only where it cannot run as is:
 The official side runs its whole per-video procedure (`test_time_train_and_evaluate_one_video`: the
 initial inference, a pseudo-label refresh over the whole video before every jump step for tt-MCC, the
 training iterations, the final inference, PNGs written to disk); ours is `bench/ttt_speed.py`'s
-`run_once` with the defaults (refreshes over the reachable frames). Timings exclude each side's start-up
-and data loading. Prints one JSON report; `--json PATH` also writes it.
+`run_once` with the defaults (refreshes over the reachable frames). Timings exclude each side's start-up;
+the official test-set loading (the whole video decoded before TTT) is excluded too (`load_s`), while ours
+includes reading its frames, which favours the official side. Prints one JSON report; `--json PATH` also writes it.
 """
 
 from __future__ import annotations
