@@ -65,11 +65,15 @@ def our_batch(rgb: torch.Tensor, cls: torch.Tensor) -> Batch:
     return Batch(rgb, first, cls[:, 0], [])
 
 
+def seq_len(method: str) -> int:
+    """Frames per STCN training sample of `method` (3, or 1 for tt-AE)."""
+    return get_method(method).seq_len["stcn"]
+
+
 def ours(net, rgb: torch.Tensor, cls: torch.Tensor, method: str) -> tuple[float, dict[str, torch.Tensor]]:
-    m = get_method(method)
-    t = m.seq_len["stcn"]
+    t = seq_len(method)
     net.zero_grad(set_to_none=True)
-    loss = unroll(net, our_batch(rgb[:, :t], cls[:, :t]), m, TTTConfig(method=method))
+    loss = unroll(net, our_batch(rgb[:, :t], cls[:, :t]), get_method(method), TTTConfig(method=method))
     loss.backward()
     return float(loss.detach()), {n: p.grad.detach().clone() for n, p in net.named_parameters() if p.grad is not None}
 
@@ -110,8 +114,7 @@ def main(argv=None) -> int:
     weights = random_state(net, args.seed)
     net.load_state_dict(weights)
     rgb, cls = sample(h, w, 3, args.seed)
-    samples = {m: official_format(rgb[:, :get_method(m).seq_len["stcn"]], cls[:, :get_method(m).seq_len["stcn"]])
-               for m in METHODS}
+    samples = {m: official_format(rgb[:, :seq_len(m)], cls[:, :seq_len(m)]) for m in METHODS}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         stcn = patched_copy(args.official, tmp / "official_stcn", "cuda", 480, 0)  # cuda: no device patch

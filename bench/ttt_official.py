@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -68,7 +67,7 @@ def patch_text(text: str, name: str, device: str, height: int, workers: int) -> 
     """The minimal source changes described in the module docstring, for one official file."""
     text = text.replace("pretrained=True", "pretrained=False")
     if device != "cuda":
-        text = re.sub(r"\.cuda\(\)", f".to('{device}')", text)
+        text = text.replace(".cuda()", f".to('{device}')")
         text = text.replace(".cuda(non_blocking=True)", f".to('{device}', non_blocking=True)")
         text = text.replace("device='cuda'", f"device='{device}'")
         text = text.replace("self.device = 'cuda'", f"self.device = '{device}'")
