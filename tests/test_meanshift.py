@@ -66,3 +66,49 @@ def test_bad_input_is_rejected():
         pyr_mean_shift_filtering(np.zeros((4, 4, 3), np.float32), 5, 10)
     with pytest.raises(ValueError, match="max_level"):
         pyr_mean_shift_filtering(np.zeros((4, 4, 3), np.uint8), 5, 10, max_level=9)
+
+
+def test_large_windows_take_the_scalar_path_and_equal_opencv():
+    """sr >= 147 (three clamped squares overflow 16 bits) and windows over 257 rows use the portable loop."""
+    from davis_c.corruptions.meanshift import simd_clamp
+
+    assert simd_clamp(150 * 150) == 0 and simd_clamp(40 * 40) == 41 * 41 and simd_clamp(48 * 48 - 1) == 48 * 48
+    img = _photo("astronaut", 40, 52)
+    np.testing.assert_array_equal(pyr_mean_shift_filtering(img, 6, 150), _opencv(img, 6, 150))
+    tall = _photo("coffee", 270, 9)
+    np.testing.assert_array_equal(pyr_mean_shift_filtering(tall, 135, 30, max_level=0), _opencv(tall, 135, 30, 0))
+
+
+@pytest.mark.parametrize("lanes", [16, 32])
+def test_simd_window_sums_equal_the_scalar_loop(lanes):
+    """Both vector widths on random windows (n below, at and above the lane count, 1 to 257 rows, saturated
+    colours), each with a pixel exactly on the colour sphere."""
+    from numba import njit
+
+    from davis_c.corruptions import meanshift as ms
+    from davis_c.corruptions.simd_window import make_window_sums
+
+    simd = make_window_sums(lanes)
+
+    @njit
+    def both(planes, minx, n, miny, rows, c0, c1, c2, isr2, lim2):
+        return (simd(planes, minx, n, miny, rows, c0, c1, c2, isr2, lim2),
+                ms._window_sums_scalar(planes, minx, n, miny, rows, c0, c1, c2, isr2))
+
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (300, 90, 3), dtype=np.uint8)
+    image[:150, :45] = rng.choice([0, 255], (150, 45, 3))     # saturated colours: the largest squares
+    image[-257:, -40:] = 255                                   # a full-height white window: lane sums of 2^16 - 1
+    planes = ms._planes(image)
+    cases = [(50, 40, 43, 257, (255, 255, 255), 0), (0, 90, 0, 257, (255, 0, 255), 21500)]
+    for _ in range(80):
+        minx, n, miny, rows = (int(v) for v in (rng.integers(0, 40), rng.integers(1, 51), rng.integers(0, 40),
+                                                   rng.integers(1, 258)))
+        rows = min(rows, 300 - miny)
+        # the colour test's boundary: one window pixel lies exactly at distance sqrt(isr2)
+        edge = image[miny + rng.integers(rows), minx + rng.integers(n)].astype(np.int64)
+        centre = np.clip(edge + rng.integers(-80, 81, 3), 0, 255)
+        cases.append((minx, n, miny, rows, tuple(int(c) for c in centre), int(((edge - centre) ** 2).sum())))
+    for minx, n, miny, rows, (c0, c1, c2), isr2 in cases:
+        got, want = both(planes, minx, n, miny, rows, c0, c1, c2, isr2, ms.simd_clamp(isr2))
+        assert got == want, (minx, n, miny, rows, c0, c1, c2, isr2)

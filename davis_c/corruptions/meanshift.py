@@ -1,4 +1,4 @@
-"""OpenCV's `pyrMeanShiftFiltering`, bit for bit, as vectorisable numba loops.
+"""OpenCV's `pyrMeanShiftFiltering`, bit for bit, with an explicit-SIMD window pass.
 
 imgaug's `stylize_cartoon` (and so DAVIS-C's `cartoon`) segments every frame with
 `cv2.pyrMeanShiftFiltering(image, sp, sr)` (defaults: `maxLevel=1`, at most 5 iterations, epsilon 1). That
@@ -7,8 +7,10 @@ window pixel. This module keeps OpenCV's algorithm and arithmetic exactly and on
 sums are formed:
 
 * the pyramid is OpenCV's own (`cv2.pyrDown`, `cv2.pyrUp`, `cv2.dilate` of the refinement mask);
-* each window row is summed branch-free over planar int32 copies of the channels, which LLVM vectorises;
-  integer sums do not depend on their order, so counts and sums equal OpenCV's;
+* the window sums come from `davis_c.corruptions.simd_window` (branch-free, 16-bit lanes kept across the
+  window's rows, over planar uint8 copies of the channels); integer sums do not depend on their order, so
+  counts and sums equal OpenCV's. Windows too large for exact 16-bit lanes (`sr` >= 147 or more than 257
+  rows) take a portable scalar loop with the same results;
 * window bounds (`cvRound(x0 - sp)` in float32), the mean (`cvRound(sum * (1.0 / count))` in double,
   half to even), the colour test `d0^2 + d1^2 + d2^2 <= cvRound(sr^2)`, the stopping rule and the
   refinement mask of the finer level (`cdiff >= max(isr2, 16)` against the 8 neighbours of the coarse
@@ -24,93 +26,84 @@ import cv2
 import numpy as np
 from numba import njit
 
+from davis_c.corruptions.simd_window import MAX_LIM2, MAX_ROWS, SIMD_LANES, window_sums
+
+assert SIMD_LANES <= 64, "PAD below must cover one vector block"
+
 MAX_ITER = 5
 """OpenCV's default `TermCriteria(MAX_ITER + EPS, 5, 1)` of the Python binding."""
 EPSILON = 1.0
 
 
-LANES = 8
-"""Window rows are summed in blocks of this many pixels (AVX2 int32 width); planes carry that much padding."""
+PAD = 64
+"""Zero columns right of each plane row, so that a vector block starting inside the row stays in the array."""
 
 
 @njit(cache=True, nogil=True)
-def _row_sums(r0, r1, r2, n, c0, c1, c2, isr2):  # pragma: no cover - compiled
-    """Count and sums over the first `n` pixels of a row slice passing the colour test (lanes >= n masked).
+def _window_sums_scalar(planes, minx, n, miny, rows, c0, c1, c2, isr2):  # pragma: no cover - compiled
+    """Portable window pass for windows too large for the 16-bit SIMD lanes (same results, slower).
 
-    All arithmetic is int32 with explicit casts (numba would widen to int64) and the slice length is a
-    multiple of LANES, so LLVM emits one AVX2 loop with no scalar remainder.
+    Indices are unsigned so that numba emits no negative-index wraparound (which makes LLVM gather).
     """
-    one = np.int32(1)
-    zero = np.int32(0)
-    rc = zero
-    a0 = zero
-    a1 = zero
-    a2 = zero
-    ax = zero
-    for k in range(r0.shape[0]):
-        t0 = r0[k]
-        t1 = r1[k]
-        t2 = r2[k]
-        d0 = np.int32(t0 - c0)
-        d1 = np.int32(t1 - c1)
-        d2 = np.int32(t2 - c2)
-        e = np.int32(np.int32(d0 * d0) + np.int32(d1 * d1) + np.int32(d2 * d2))
-        m = one if (e <= isr2) & (np.int32(k) < n) else zero
-        rc = np.int32(rc + m)
-        a0 = np.int32(a0 + np.int32(m * t0))
-        a1 = np.int32(a1 + np.int32(m * t1))
-        a2 = np.int32(a2 + np.int32(m * t2))
-        ax = np.int32(ax + np.int32(m * np.int32(k)))
-    return rc, a0, a1, a2, ax
-
-
-@njit(cache=True, nogil=True)
-def _window_sums(p0, p1, p2, minx, maxx, miny, maxy, c0, c1, c2, isr2):  # pragma: no cover - compiled
-    """OpenCV's window pass: count, colour sums and coordinate sums of the pixels within `isr2` of c."""
-    n = maxx - minx + 1
-    stop = minx + (n + LANES - 1) // LANES * LANES
-    n32 = np.int32(n)
     count = 0
     s0 = 0
     s1 = 0
     s2 = 0
     sx = 0
     sy = 0
-    for y in range(miny, maxy + 1):
-        rc, a0, a1, a2, ax = _row_sums(p0[y, minx:stop], p1[y, minx:stop], p2[y, minx:stop], n32, c0, c1, c2, isr2)
+    ux = np.uint64(minx)
+    for y in range(miny, miny + rows):
+        uy = np.uint64(y)
+        rc = 0
+        for k in range(n):
+            x = ux + np.uint64(k)
+            t0 = np.int64(planes[0, uy, x])
+            t1 = np.int64(planes[1, uy, x])
+            t2 = np.int64(planes[2, uy, x])
+            if (t0 - c0) ** 2 + (t1 - c1) ** 2 + (t2 - c2) ** 2 <= isr2:
+                rc += 1
+                s0 += t0
+                s1 += t1
+                s2 += t2
+                sx += minx + k
         count += rc
-        s0 += a0
-        s1 += a1
-        s2 += a2
-        sx += ax + rc * minx
         sy += y * rc
     return count, s0, s1, s2, sx, sy
 
 
 @njit(cache=True, nogil=True)
-def _shift_pixel(p0, p1, p2, i, j, sp, isr2, max_iter, eps):  # pragma: no cover - compiled
+def _window(planes, minx, n, miny, rows, c0, c1, c2, isr2, lim2):  # pragma: no cover - compiled
+    """The window pass: the SIMD kernel where its 16-bit lanes are exact (`lim2` > 0), else the scalar one."""
+    if lim2 > 0 and rows <= MAX_ROWS:
+        return window_sums(planes, minx, n, miny, rows, c0, c1, c2, isr2, lim2)
+    return _window_sums_scalar(planes, minx, n, miny, rows, c0, c1, c2, isr2)
+
+
+@njit(cache=True, nogil=True)
+def _shift_pixel(planes, i, j, sp, isr2, lim2, max_iter, eps):  # pragma: no cover - compiled
     """Mean-shift one pixel from (j, i) with its own colour; returns the final colour (OpenCV's loop)."""
-    height = p0.shape[0]
-    width = p0.shape[1] - LANES
+    height = planes.shape[1]
+    width = planes.shape[2] - PAD
     x0 = j
     y0 = i
-    c0 = p0[i, j]
-    c1 = p1[i, j]
-    c2 = p2[i, j]
+    c0 = np.int64(planes[0, i, j])
+    c1 = np.int64(planes[1, i, j])
+    c2 = np.int64(planes[2, i, j])
     for _ in range(max_iter):
         minx = max(int(np.rint(np.float32(x0) - sp)), 0)
         miny = max(int(np.rint(np.float32(y0) - sp)), 0)
         maxx = min(int(np.rint(np.float32(x0) + sp)), width - 1)
         maxy = min(int(np.rint(np.float32(y0) + sp)), height - 1)
-        count, s0, s1, s2, sx, sy = _window_sums(p0, p1, p2, minx, maxx, miny, maxy, c0, c1, c2, isr2)
+        count, s0, s1, s2, sx, sy = _window(planes, minx, maxx - minx + 1, miny, maxy - miny + 1, c0, c1, c2,
+                                            isr2, lim2)
         if count == 0:
             break
         icount = 1.0 / count
         x1 = int(np.rint(sx * icount))
         y1 = int(np.rint(sy * icount))
-        m0 = np.int32(np.rint(s0 * icount))
-        m1 = np.int32(np.rint(s1 * icount))
-        m2 = np.int32(np.rint(s2 * icount))
+        m0 = np.int64(np.rint(s0 * icount))
+        m1 = np.int64(np.rint(s1 * icount))
+        m2 = np.int64(np.rint(s2 * icount))
         moved = abs(x1 - x0) + abs(y1 - y0) + (m0 - c0) ** 2 + (m1 - c1) ** 2 + (m2 - c2) ** 2
         stop = (x0 == x1 and y0 == y1) or moved <= eps
         x0 = x1
@@ -124,18 +117,15 @@ def _shift_pixel(p0, p1, p2, i, j, sp, isr2, max_iter, eps):  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
-def _shift_level(planes, dst, mask, use_mask, sp, isr2, max_iter, eps):  # pragma: no cover - compiled
+def _shift_level(planes, dst, mask, use_mask, sp, isr2, lim2, max_iter, eps):  # pragma: no cover - compiled
     """Mean-shift every pixel of one pyramid level (only masked ones when `use_mask`) into `dst`."""
-    p0 = planes[0]
-    p1 = planes[1]
-    p2 = planes[2]
-    height = p0.shape[0]
-    width = p0.shape[1] - LANES
+    height = planes.shape[1]
+    width = planes.shape[2] - PAD
     for i in range(height):
         for j in range(width):
             if use_mask and mask[i, j] == 0:
                 continue
-            c0, c1, c2 = _shift_pixel(p0, p1, p2, i, j, sp, isr2, max_iter, eps)
+            c0, c1, c2 = _shift_pixel(planes, i, j, sp, isr2, lim2, max_iter, eps)
             dst[i, j, 0] = np.uint8(c0)
             dst[i, j, 1] = np.uint8(c1)
             dst[i, j, 2] = np.uint8(c2)
@@ -163,10 +153,18 @@ def _refine_mask(coarse, mask, isr22):  # pragma: no cover - compiled
 
 
 def _planes(image: np.ndarray) -> np.ndarray:
-    """3 x H x (W + LANES) int32 copy of an HxWx3 uint8 image: one plane per channel, zero-padded on the right."""
-    planes = np.zeros((3, image.shape[0], image.shape[1] + LANES), np.int32)
+    """3 x H x (W + PAD) uint8 copy of an HxWx3 uint8 image: one plane per channel, zero-padded on the right."""
+    planes = np.zeros((3, image.shape[0], image.shape[1] + PAD), np.uint8)
     planes[:, :, : image.shape[1]] = np.moveaxis(image, 2, 0)
     return planes
+
+
+def simd_clamp(isr2: int) -> int:
+    """L^2 for the smallest L with L^2 > isr2, or 0 where three such squares overflow the 16-bit lanes."""
+    root = int(np.sqrt(isr2)) + 1
+    while root * root <= isr2:
+        root += 1
+    return root * root if root * root <= MAX_LIM2 else 0
 
 
 def pyr_mean_shift_filtering(image: np.ndarray, sp: float, sr: float, max_level: int = 1,
@@ -182,6 +180,7 @@ def pyr_mean_shift_filtering(image: np.ndarray, sp: float, sr: float, max_level:
         srcs.append(cv2.pyrDown(prev, dstsize=((prev.shape[1] + 1) // 2, (prev.shape[0] + 1) // 2)))
     isr2 = int(np.rint(float(sr) * float(sr)))
     max_iter = min(max(int(max_iter), 1), 100)
+    lim2 = simd_clamp(isr2)
     dst = np.zeros_like(srcs[max_level])
     empty = np.zeros((1, 1), np.uint8)
     for level in range(max_level, -1, -1):
@@ -192,7 +191,7 @@ def pyr_mean_shift_filtering(image: np.ndarray, sp: float, sr: float, max_level:
             _refine_mask(dst, mask, max(isr2, 16))
             mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
             dst = cv2.pyrUp(dst, dstsize=(src.shape[1], src.shape[0]))
-            _shift_level(_planes(src), dst, mask, True, sp_level, np.int32(isr2), max_iter, float(max(eps, 0.0)))
+            _shift_level(_planes(src), dst, mask, True, sp_level, isr2, lim2, max_iter, float(max(eps, 0.0)))
         else:
-            _shift_level(_planes(src), dst, empty, False, sp_level, np.int32(isr2), max_iter, float(max(eps, 0.0)))
+            _shift_level(_planes(src), dst, empty, False, sp_level, isr2, lim2, max_iter, float(max(eps, 0.0)))
     return dst
