@@ -69,12 +69,11 @@ def test_bad_input_is_rejected():
 
 
 def test_large_windows_take_the_scalar_path_and_equal_opencv():
-    """sr >= 147 (three clamped squares overflow 16 bits) and windows over 257 rows use the portable loop."""
-    from davis_c.corruptions.meanshift import simd_clamp
-
-    assert simd_clamp(150 * 150) == 0 and simd_clamp(40 * 40) == 41 * 41 and simd_clamp(48 * 48 - 1) == 48 * 48
+    """sr = 255 is the widest exact 16-bit colour test; sr >= 256 and windows over 257 rows use the portable loop."""
     img = _photo("astronaut", 40, 52)
-    np.testing.assert_array_equal(pyr_mean_shift_filtering(img, 6, 150), _opencv(img, 6, 150))
+    img[::3, ::2] = (255, 0, 255)           # squared distances far above 2^16: the saturating sums
+    for sr in (255, 256, 300):
+        np.testing.assert_array_equal(pyr_mean_shift_filtering(img, 6, sr), _opencv(img, 6, sr), err_msg=str(sr))
     tall = _photo("coffee", 270, 9)
     np.testing.assert_array_equal(pyr_mean_shift_filtering(tall, 135, 30, max_level=0), _opencv(tall, 135, 30, 0))
 
@@ -91,8 +90,8 @@ def test_simd_window_sums_equal_the_scalar_loop(lanes):
     simd = make_window_sums(lanes)
 
     @njit
-    def both(planes, minx, n, miny, rows, c0, c1, c2, isr2, lim2):
-        return (simd(planes, minx, n, miny, rows, c0, c1, c2, isr2, lim2),
+    def both(planes, minx, n, miny, rows, c0, c1, c2, isr2):
+        return (simd(planes, minx, n, miny, rows, c0, c1, c2, isr2),
                 ms._window_sums_scalar(planes, minx, n, miny, rows, c0, c1, c2, isr2))
 
     rng = np.random.default_rng(1)
@@ -100,15 +99,39 @@ def test_simd_window_sums_equal_the_scalar_loop(lanes):
     image[:150, :45] = rng.choice([0, 255], (150, 45, 3))     # saturated colours: the largest squares
     image[-257:, -40:] = 255                                   # a full-height white window: lane sums of 2^16 - 1
     planes = ms._planes(image)
-    cases = [(50, 40, 43, 257, (255, 255, 255), 0), (0, 90, 0, 257, (255, 0, 255), 21500)]
+    cases = [(50, 40, 43, 257, (255, 255, 255), 0), (0, 90, 0, 257, (255, 0, 255), 65534), (0, 90, 0, 257, (0, 0, 0), 65025)]
     for _ in range(80):
         minx, n, miny, rows = (int(v) for v in (rng.integers(0, 40), rng.integers(1, 51), rng.integers(0, 40),
                                                    rng.integers(1, 258)))
         rows = min(rows, 300 - miny)
         # the colour test's boundary: one window pixel lies exactly at distance sqrt(isr2)
         edge = image[miny + rng.integers(rows), minx + rng.integers(n)].astype(np.int64)
-        centre = np.clip(edge + rng.integers(-80, 81, 3), 0, 255)
+        centre = np.clip(edge + rng.integers(-147, 148, 3), 0, 255)
         cases.append((minx, n, miny, rows, tuple(int(c) for c in centre), int(((edge - centre) ** 2).sum())))
     for minx, n, miny, rows, (c0, c1, c2), isr2 in cases:
-        got, want = both(planes, minx, n, miny, rows, c0, c1, c2, isr2, ms.simd_clamp(isr2))
+        got, want = both(planes, minx, n, miny, rows, c0, c1, c2, isr2)
         assert got == want, (minx, n, miny, rows, c0, c1, c2, isr2)
+
+
+def test_window_dispatch_is_exact_at_the_lane_limits():
+    """Full-height white windows (the largest lane sums) on both sides of MAX_ROWS, and every tail width."""
+    from davis_c.corruptions import meanshift as ms
+
+    planes = ms._planes(np.full((300, 100, 3), 255, np.uint8))
+    for rows in (ms.MAX_ROWS - 1, ms.MAX_ROWS, ms.MAX_ROWS + 1, 300):
+        for n in (1, 15, 16, 17, 31, 32, 33, 37, 45, 64, 65, 100):
+            args = (planes, 0, n, 0, rows, 255, 255, 255, 0)
+            assert ms._window(*args) == ms._window_sums_scalar(*args) == (
+                n * rows, 255 * n * rows, 255 * n * rows, 255 * n * rows, rows * n * (n - 1) // 2,
+                n * rows * (rows - 1) // 2), (rows, n)
+
+
+def test_kernel_stamp_matches_simd_window_source():
+    """numba caches meanshift.py's kernels by that file's content: the stamp there must follow simd_window.py."""
+    import hashlib
+    from pathlib import Path
+
+    from davis_c.corruptions import meanshift, simd_window
+
+    digest = hashlib.sha256(Path(simd_window.__file__).read_bytes()).hexdigest()[:16]
+    assert meanshift.SIMD_WINDOW_SHA256 == digest, "update SIMD_WINDOW_SHA256 in meanshift.py"

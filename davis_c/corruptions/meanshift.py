@@ -8,8 +8,8 @@ sums are formed:
 
 * the pyramid is OpenCV's own (`cv2.pyrDown`, `cv2.pyrUp`, `cv2.dilate` of the refinement mask);
 * the window sums come from `davis_c.corruptions.simd_window` (branch-free, 16-bit lanes kept across the
-  window's rows, over planar uint8 copies of the channels); integer sums do not depend on their order, so
-  counts and sums equal OpenCV's. Windows too large for exact 16-bit lanes (`sr` >= 147 or more than 257
+  window's rows, over planar uint16 copies of the channels); integer sums do not depend on their order, so
+  counts and sums equal OpenCV's. Windows too large for exact 16-bit lanes (`sr` >= 256 or more than 257
   rows) take a portable scalar loop with the same results;
 * window bounds (`cvRound(x0 - sp)` in float32), the mean (`cvRound(sum * (1.0 / count))` in double,
   half to even), the colour test `d0^2 + d1^2 + d2^2 <= cvRound(sr^2)`, the stopping rule and the
@@ -26,9 +26,14 @@ import cv2
 import numpy as np
 from numba import njit
 
-from davis_c.corruptions.simd_window import MAX_LIM2, MAX_ROWS, SIMD_LANES, window_sums
+from davis_c.corruptions.simd_window import MAX_ISR2, MAX_ROWS, SIMD_LANES, half_window_sums, window_sums
 
 assert SIMD_LANES <= 64, "PAD below must cover one vector block"
+
+SIMD_WINDOW_SHA256 = "1a7d4af1f81c66e0"
+"""First 16 hex digits of the sha256 of simd_window.py. numba's on-disk cache of the functions below is keyed on
+this file's content only, so editing simd_window.py must also change this line, or stale compiled kernels are
+reused; `tests/test_meanshift.py` fails until it does."""
 
 MAX_ITER = 5
 """OpenCV's default `TermCriteria(MAX_ITER + EPS, 5, 1)` of the Python binding."""
@@ -72,15 +77,26 @@ def _window_sums_scalar(planes, minx, n, miny, rows, c0, c1, c2, isr2):  # pragm
 
 
 @njit(cache=True, nogil=True)
-def _window(planes, minx, n, miny, rows, c0, c1, c2, isr2, lim2):  # pragma: no cover - compiled
-    """The window pass: the SIMD kernel where its 16-bit lanes are exact (`lim2` > 0), else the scalar one."""
-    if lim2 > 0 and rows <= MAX_ROWS:
-        return window_sums(planes, minx, n, miny, rows, c0, c1, c2, isr2, lim2)
-    return _window_sums_scalar(planes, minx, n, miny, rows, c0, c1, c2, isr2)
+def _window(planes, minx, n, miny, rows, c0, c1, c2, isr2):  # pragma: no cover - compiled
+    """The window pass: SIMD where its 16-bit lanes are exact, else the scalar loop.
+
+    A last block that fills at most half a vector runs with half-width vectors (e.g. 37 = 32 + 5 columns).
+    """
+    if isr2 >= MAX_ISR2 or rows > MAX_ROWS:
+        return _window_sums_scalar(planes, minx, n, miny, rows, c0, c1, c2, isr2)
+    rest = n % SIMD_LANES
+    if rest == 0 or 2 * rest > SIMD_LANES:
+        return window_sums(planes, minx, n, miny, rows, c0, c1, c2, isr2)
+    full = n - rest
+    a = half_window_sums(planes, minx + full, rest, miny, rows, c0, c1, c2, isr2)
+    if full == 0:
+        return a
+    b = window_sums(planes, minx, full, miny, rows, c0, c1, c2, isr2)
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5]
 
 
 @njit(cache=True, nogil=True)
-def _shift_pixel(planes, i, j, sp, isr2, lim2, max_iter, eps):  # pragma: no cover - compiled
+def _shift_pixel(planes, i, j, sp, isr2, max_iter, eps):  # pragma: no cover - compiled
     """Mean-shift one pixel from (j, i) with its own colour; returns the final colour (OpenCV's loop)."""
     height = planes.shape[1]
     width = planes.shape[2] - PAD
@@ -94,8 +110,7 @@ def _shift_pixel(planes, i, j, sp, isr2, lim2, max_iter, eps):  # pragma: no cov
         miny = max(int(np.rint(np.float32(y0) - sp)), 0)
         maxx = min(int(np.rint(np.float32(x0) + sp)), width - 1)
         maxy = min(int(np.rint(np.float32(y0) + sp)), height - 1)
-        count, s0, s1, s2, sx, sy = _window(planes, minx, maxx - minx + 1, miny, maxy - miny + 1, c0, c1, c2,
-                                            isr2, lim2)
+        count, s0, s1, s2, sx, sy = _window(planes, minx, maxx - minx + 1, miny, maxy - miny + 1, c0, c1, c2, isr2)
         if count == 0:
             break
         icount = 1.0 / count
@@ -117,7 +132,7 @@ def _shift_pixel(planes, i, j, sp, isr2, lim2, max_iter, eps):  # pragma: no cov
 
 
 @njit(cache=True, nogil=True)
-def _shift_level(planes, dst, mask, use_mask, sp, isr2, lim2, max_iter, eps):  # pragma: no cover - compiled
+def _shift_level(planes, dst, mask, use_mask, sp, isr2, max_iter, eps):  # pragma: no cover - compiled
     """Mean-shift every pixel of one pyramid level (only masked ones when `use_mask`) into `dst`."""
     height = planes.shape[1]
     width = planes.shape[2] - PAD
@@ -125,7 +140,7 @@ def _shift_level(planes, dst, mask, use_mask, sp, isr2, lim2, max_iter, eps):  #
         for j in range(width):
             if use_mask and mask[i, j] == 0:
                 continue
-            c0, c1, c2 = _shift_pixel(planes, i, j, sp, isr2, lim2, max_iter, eps)
+            c0, c1, c2 = _shift_pixel(planes, i, j, sp, isr2, max_iter, eps)
             dst[i, j, 0] = np.uint8(c0)
             dst[i, j, 1] = np.uint8(c1)
             dst[i, j, 2] = np.uint8(c2)
@@ -153,18 +168,10 @@ def _refine_mask(coarse, mask, isr22):  # pragma: no cover - compiled
 
 
 def _planes(image: np.ndarray) -> np.ndarray:
-    """3 x H x (W + PAD) uint8 copy of an HxWx3 uint8 image: one plane per channel, zero-padded on the right."""
-    planes = np.zeros((3, image.shape[0], image.shape[1] + PAD), np.uint8)
+    """3 x H x (W + PAD) uint16 copy of an HxWx3 uint8 image: one plane per channel, zero-padded on the right."""
+    planes = np.zeros((3, image.shape[0], image.shape[1] + PAD), np.uint16)
     planes[:, :, : image.shape[1]] = np.moveaxis(image, 2, 0)
     return planes
-
-
-def simd_clamp(isr2: int) -> int:
-    """L^2 for the smallest L with L^2 > isr2, or 0 where three such squares overflow the 16-bit lanes."""
-    root = int(np.sqrt(isr2)) + 1
-    while root * root <= isr2:
-        root += 1
-    return root * root if root * root <= MAX_LIM2 else 0
 
 
 def pyr_mean_shift_filtering(image: np.ndarray, sp: float, sr: float, max_level: int = 1,
@@ -180,7 +187,6 @@ def pyr_mean_shift_filtering(image: np.ndarray, sp: float, sr: float, max_level:
         srcs.append(cv2.pyrDown(prev, dstsize=((prev.shape[1] + 1) // 2, (prev.shape[0] + 1) // 2)))
     isr2 = int(np.rint(float(sr) * float(sr)))
     max_iter = min(max(int(max_iter), 1), 100)
-    lim2 = simd_clamp(isr2)
     dst = np.zeros_like(srcs[max_level])
     empty = np.zeros((1, 1), np.uint8)
     for level in range(max_level, -1, -1):
@@ -191,7 +197,7 @@ def pyr_mean_shift_filtering(image: np.ndarray, sp: float, sr: float, max_level:
             _refine_mask(dst, mask, max(isr2, 16))
             mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
             dst = cv2.pyrUp(dst, dstsize=(src.shape[1], src.shape[0]))
-            _shift_level(_planes(src), dst, mask, True, sp_level, isr2, lim2, max_iter, float(max(eps, 0.0)))
+            _shift_level(_planes(src), dst, mask, True, sp_level, isr2, max_iter, float(max(eps, 0.0)))
         else:
-            _shift_level(_planes(src), dst, empty, False, sp_level, isr2, lim2, max_iter, float(max(eps, 0.0)))
+            _shift_level(_planes(src), dst, empty, False, sp_level, isr2, max_iter, float(max(eps, 0.0)))
     return dst
