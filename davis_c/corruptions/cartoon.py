@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from davis_c.corruptions.base import Corruption, Frames, Options
+from davis_c.corruptions.base import Corruption, Frames, Options, swap_rb
 from davis_c.corruptions.cartoon_cv import stylize_cartoon
 from davis_c.corruptions.meanshift import pyr_mean_shift_filtering
 
@@ -31,8 +31,7 @@ def cartoon_frame(rgb: np.ndarray, severity: int, colour_fix: bool = False) -> n
                   mean_shift=pyr_mean_shift_filtering)
     if colour_fix:
         return stylize_cartoon(rgb, **kwargs)
-    bgr = np.ascontiguousarray(rgb[..., ::-1])
-    return np.ascontiguousarray(stylize_cartoon(bgr, **kwargs)[..., ::-1])
+    return swap_rb(stylize_cartoon(swap_rb(rgb), **kwargs))
 
 
 def apply_cartoon(frames: Frames, severity: int, rng: np.random.Generator, options: Options) -> list[np.ndarray]:

@@ -5,8 +5,9 @@ Fidelity notes (TTT-SPEC §5):
   here therefore gets a contiguous BGR uint8 array, so noise draws land on the same channels and reductions
   (contrast's mean) run in the same memory order. Results go back to RGB afterwards.
 * Float results become uint8 like `cv2.imwrite` (round half to even, saturate): `base.to_uint8`.
-* `brightness`/`saturate` run as a fused numba kernel equal bit for bit to skimage's HSV round trip (`hsv.py`);
-  the skimage versions stay here as the readable definition.
+* `brightness`/`saturate` run as a fused numba kernel equal bit for bit to skimage's HSV round trip (`hsv.py`),
+  and so do the per-pixel tails of `gaussian_noise`/`contrast` (`pointwise.py`); the NumPy/skimage versions stay
+  here as the readable definitions.
 * Constants are the ImageNet-C tables for severities 1..5 (DAVIS-C uses 3, 4, 5).
 * Random corruptions take a `numpy.random.Generator`; `gaussian_noise` draws one `normal(size=HxWx3)` per frame and
   `glass_blur` one `integers(-d, d, size=(iters, H-2d, W-2d, 2))` block per frame, in frame order.
@@ -23,8 +24,8 @@ import skimage.color as skcolor
 from PIL import Image
 from skimage.filters import gaussian
 
-from davis_c.corruptions import glass, hsv
-from davis_c.corruptions.base import Corruption, Frames, Options, to_uint8
+from davis_c.corruptions import glass, hsv, pointwise
+from davis_c.corruptions.base import Corruption, Frames, Options, swap_rb, to_uint8
 
 GAUSSIAN_NOISE = {1: 0.08, 2: 0.12, 3: 0.18, 4: 0.26, 5: 0.38}
 CONTRAST = {1: 0.4, 2: 0.3, 3: 0.2, 4: 0.1, 5: 0.05}
@@ -68,6 +69,18 @@ def saturate(x: np.ndarray, severity: int, rng: np.random.Generator | None = Non
     return np.clip(skcolor.hsv2rgb(x), 0, 1) * 255
 
 
+def gaussian_noise_fast(x: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
+    """`gaussian_noise` already rounded to uint8: the same draws, the tail fused in numba (`pointwise.py`)."""
+    x = np.asarray(x)
+    return pointwise.gaussian_noise_u8(x, rng.normal(size=x.shape, scale=GAUSSIAN_NOISE[severity]))
+
+
+def contrast_fast(x: np.ndarray, severity: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """`contrast` already rounded to uint8: NumPy's channel means, the tail fused in numba (`pointwise.py`)."""
+    x = np.asarray(x)
+    return pointwise.contrast_u8(x, np.mean(x / 255.0, axis=(0, 1)), CONTRAST[severity])
+
+
 def brightness_fast(x: np.ndarray, severity: int, rng: np.random.Generator | None = None) -> np.ndarray:
     """`brightness` already rounded to uint8, by the bit-exact fused numba kernel (`hsv.py`)."""
     return hsv.brightness_u8(x, BRIGHTNESS[severity])
@@ -79,13 +92,14 @@ def saturate_fast(x: np.ndarray, severity: int, rng: np.random.Generator | None 
 
 
 def glass_blur(x: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian, uint8 truncation, the official one-way "swap" loop (numba), Gaussian again, x255 (float)."""
+    """Gaussian, uint8 truncation, the official one-way "swap" loop (numba), Gaussian again, clipped, x255, as
+    uint8 (the last step fused: `pointwise.unit_to_u8`)."""
     sigma, delta, iters = GLASS_BLUR[severity]
     x = np.asarray(x)
     y = np.uint8(gaussian(x / 255.0, sigma=sigma, channel_axis=-1) * 255)
     offsets = glass.draw_offsets(rng, x.shape[0], x.shape[1], delta, iters)
     y = glass.shuffle_pixels(y, offsets, delta)
-    return np.clip(gaussian(y / 255.0, sigma=sigma, channel_axis=-1), 0, 1) * 255
+    return pointwise.unit_to_u8(gaussian(y / 255.0, sigma=sigma, channel_axis=-1))
 
 
 def disk(radius: int, alias_blur: float = 0.1, dtype=np.float32) -> np.ndarray:
@@ -109,6 +123,14 @@ def defocus_blur(x: np.ndarray, severity: int, rng: np.random.Generator | None =
     return np.clip(channels, 0, 1) * 255
 
 
+def defocus_blur_fast(x: np.ndarray, severity: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """`defocus_blur` already rounded to uint8: the same per-channel filters, the tail fused (`pointwise.py`)."""
+    radius, alias = DEFOCUS_BLUR[severity]
+    x = np.asarray(x) / 255.0
+    kernel = disk(radius=radius, alias_blur=alias)
+    return pointwise.planes_to_u8([cv2.filter2D(x[:, :, d], -1, kernel) for d in range(3)])
+
+
 def pixelate(x: np.ndarray, severity: int, rng: np.random.Generator | None = None) -> np.ndarray:
     """PIL BOX downscale to (int(W*c), int(H*c)), PIL BOX upscale back (uint8)."""
     c = PIXELATE[severity]
@@ -124,8 +146,7 @@ def per_frame(fn: FrameFn) -> Callable[[Frames, int, np.random.Generator, Option
     def apply(frames: Frames, severity: int, rng: np.random.Generator, options: Options | None = None):
         out = []
         for frame in frames:
-            bgr = np.ascontiguousarray(np.asarray(frame)[..., ::-1])
-            out.append(np.ascontiguousarray(to_uint8(fn(bgr, severity, rng))[..., ::-1]))
+            out.append(swap_rb(to_uint8(fn(swap_rb(np.asarray(frame)), severity, rng))))
         return out
 
     apply.__name__ = fn.__name__
@@ -139,11 +160,11 @@ def _make(name: str, fn: FrameFn, params: dict, random: bool, description: str) 
 
 
 IMAGENET_C: dict[str, Corruption] = {
-    "gaussian_noise": _make("gaussian_noise", gaussian_noise, GAUSSIAN_NOISE, True, "additive N(0, sigma) noise"),
-    "contrast": _make("contrast", contrast, CONTRAST, False, "contrast towards the per-channel mean"),
+    "gaussian_noise": _make("gaussian_noise", gaussian_noise_fast, GAUSSIAN_NOISE, True, "additive N(0, sigma) noise"),
+    "contrast": _make("contrast", contrast_fast, CONTRAST, False, "contrast towards the per-channel mean"),
     "brightness": _make("brightness", brightness_fast, BRIGHTNESS, False, "HSV value + c (skimage)"),
     "saturate": _make("saturate", saturate_fast, SATURATE, False, "HSV saturation * a + b (skimage)"),
     "glass_blur": _make("glass_blur", glass_blur, GLASS_BLUR, True, "(sigma, delta, iterations) glass blur"),
-    "defocus_blur": _make("defocus_blur", defocus_blur, DEFOCUS_BLUR, False, "(radius, alias blur) disk filter"),
+    "defocus_blur": _make("defocus_blur", defocus_blur_fast, DEFOCUS_BLUR, False, "(radius, alias blur) disk filter"),
     "pixelate": _make("pixelate", pixelate, PIXELATE, False, "PIL BOX down/up by factor c"),
 }
