@@ -220,3 +220,24 @@ def test_fused_float_tails_equal_numpy():
         np.testing.assert_array_equal(ic.defocus_blur_fast(photo, severity), to_uint8(ic.defocus_blur(photo, severity)))
     with pytest.raises(ValueError, match="three HxW planes"):
         pointwise.planes_to_u8([planes[0], planes[1], planes[2][:3]])
+
+
+@pytest.mark.parametrize("shape", [(480, 854, 3), (37, 41, 3), (5, 3, 3), (1, 20, 3), (9, 1, 3)])
+def test_fused_gaussian_equals_skimage(shape, monkeypatch):
+    """Glass blur's Gaussians (every DAVIS-C sigma, both uint8 steps) equal skimage's, edges and tiny sides included."""
+    from skimage.filters import gaussian
+
+    from davis_c.corruptions import gauss
+
+    rng = np.random.default_rng(shape[0])
+    x = (np.ascontiguousarray(cv2.resize(data.astronaut(), (shape[1], shape[0]))) if shape[0] > 100
+         else rng.integers(0, 256, shape, dtype=np.uint8))
+    assert gauss.exact_here()
+    for sigma in sorted({p[0] for p in ic.GLASS_BLUR.values()}):
+        g = gaussian(x / 255.0, sigma=sigma, channel_axis=-1)
+        np.testing.assert_array_equal(gauss.blur_u8(x, sigma, 0), np.uint8(g * 255))
+        np.testing.assert_array_equal(gauss.blur_u8(x, sigma, 1), np.clip(np.rint(np.clip(g, 0, 1) * 255), 0, 255))
+    monkeypatch.setattr(gauss, "exact_here", lambda: False)      # the scipy fallback gives the same bytes
+    np.testing.assert_array_equal(gauss.blur_u8(x, 1.5, 1), np.clip(np.rint(np.clip(g, 0, 1) * 255), 0, 255))
+    with pytest.raises(ValueError, match="HxWxC uint8"):
+        gauss.blur_u8(x.astype(np.float32), 1.0, 0)

@@ -6,8 +6,8 @@ Fidelity notes (TTT-SPEC §5):
   (contrast's mean) run in the same memory order. Results go back to RGB afterwards.
 * Float results become uint8 like `cv2.imwrite` (round half to even, saturate): `base.to_uint8`.
 * `brightness`/`saturate` run as a fused numba kernel equal bit for bit to skimage's HSV round trip (`hsv.py`),
-  and so do the per-pixel tails of `gaussian_noise`/`contrast` (`pointwise.py`); the NumPy/skimage versions stay
-  here as the readable definitions.
+  and so do the per-pixel tails of `gaussian_noise`/`contrast`/`defocus_blur` (`pointwise.py`) and glass blur's
+  Gaussians (`gauss.py`); the NumPy/skimage versions stay here as the readable definitions.
 * Constants are the ImageNet-C tables for severities 1..5 (DAVIS-C uses 3, 4, 5).
 * Random corruptions take a `numpy.random.Generator`; `gaussian_noise` draws one `normal(size=HxWx3)` per frame and
   `glass_blur` one `integers(-d, d, size=(iters, H-2d, W-2d, 2))` block per frame, in frame order.
@@ -24,7 +24,7 @@ import skimage.color as skcolor
 from PIL import Image
 from skimage.filters import gaussian
 
-from davis_c.corruptions import glass, hsv, pointwise
+from davis_c.corruptions import gauss, glass, hsv, pointwise
 from davis_c.corruptions.base import Corruption, Frames, Options, swap_rb, to_uint8
 
 GAUSSIAN_NOISE = {1: 0.08, 2: 0.12, 3: 0.18, 4: 0.26, 5: 0.38}
@@ -92,14 +92,23 @@ def saturate_fast(x: np.ndarray, severity: int, rng: np.random.Generator | None 
 
 
 def glass_blur(x: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian, uint8 truncation, the official one-way "swap" loop (numba), Gaussian again, clipped, x255, as
-    uint8 (the last step fused: `pointwise.unit_to_u8`)."""
+    """Gaussian, uint8 truncation, the official one-way "swap" loop (numba), Gaussian again, clipped, x255 (float)."""
     sigma, delta, iters = GLASS_BLUR[severity]
     x = np.asarray(x)
     y = np.uint8(gaussian(x / 255.0, sigma=sigma, channel_axis=-1) * 255)
     offsets = glass.draw_offsets(rng, x.shape[0], x.shape[1], delta, iters)
     y = glass.shuffle_pixels(y, offsets, delta)
-    return pointwise.unit_to_u8(gaussian(y / 255.0, sigma=sigma, channel_axis=-1))
+    return np.clip(gaussian(y / 255.0, sigma=sigma, channel_axis=-1), 0, 1) * 255
+
+
+def glass_blur_fast(x: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
+    """`glass_blur` already rounded to uint8, both Gaussians fused with their uint8 steps (`gauss.py`)."""
+    sigma, delta, iters = GLASS_BLUR[severity]
+    x = np.asarray(x)
+    y = gauss.blur_u8(x, sigma, rounding=0)
+    offsets = glass.draw_offsets(rng, x.shape[0], x.shape[1], delta, iters)
+    y = glass.shuffle_pixels(y, offsets, delta)
+    return gauss.blur_u8(y, sigma, rounding=1)
 
 
 def disk(radius: int, alias_blur: float = 0.1, dtype=np.float32) -> np.ndarray:
@@ -164,7 +173,7 @@ IMAGENET_C: dict[str, Corruption] = {
     "contrast": _make("contrast", contrast_fast, CONTRAST, False, "contrast towards the per-channel mean"),
     "brightness": _make("brightness", brightness_fast, BRIGHTNESS, False, "HSV value + c (skimage)"),
     "saturate": _make("saturate", saturate_fast, SATURATE, False, "HSV saturation * a + b (skimage)"),
-    "glass_blur": _make("glass_blur", glass_blur, GLASS_BLUR, True, "(sigma, delta, iterations) glass blur"),
+    "glass_blur": _make("glass_blur", glass_blur_fast, GLASS_BLUR, True, "(sigma, delta, iterations) glass blur"),
     "defocus_blur": _make("defocus_blur", defocus_blur_fast, DEFOCUS_BLUR, False, "(radius, alias blur) disk filter"),
     "pixelate": _make("pixelate", pixelate, PIXELATE, False, "PIL BOX down/up by factor c"),
 }

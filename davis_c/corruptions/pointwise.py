@@ -4,8 +4,8 @@ NumPy evaluates `np.clip(x / 255 + noise, 0, 1) * 255` and then `cv2.imwrite`'s 
 over full float64 temporaries. These kernels run the same IEEE float64 operations in the same order, one pixel
 at a time (numba compiles without fast-math), and write the uint8 result directly, so the output is the same
 bit for bit. The random draws (`rng.normal`) and the per-channel means (`np.mean`) stay NumPy's, so the values
-that enter the arithmetic are the official ones; so do the filters of `defocus_blur` and `glass_blur`, whose
-float64 results only get the shared tail `np.clip(v, 0, 1) * 255` -> uint8 here. `tests/test_corruptions.py`
+that enter the arithmetic are the official ones; so do `defocus_blur`'s filters, whose float64 results only get
+the shared tail `np.clip(v, 0, 1) * 255` -> uint8 here. `tests/test_corruptions.py`
 compares every kernel with the NumPy definitions in `imagenet_c.py`.
 """
 
@@ -64,7 +64,7 @@ def _planes_unit_u8(p0, p1, p2, out):  # pragma: no cover - compiled
 
 
 def unit_to_u8(x: np.ndarray) -> np.ndarray:
-    """uint8 of `np.clip(x, 0, 1) * 255` for a float64 image, rounded as `base.to_uint8`."""
+    """uint8 of `np.clip(x, 0, 1) * 255` for a float64 image, rounded as `base.to_uint8` (any float pipeline's tail)."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     return _unit_u8(x, np.empty(x.shape, np.uint8))
 
