@@ -134,3 +134,36 @@ def test_full_comparison_with_imgaug_env(tmp_path):
     bgr = np.load(tmp_path / "in.npy")
     ours = cartoon_frame(np.ascontiguousarray(bgr[..., ::-1]), 4)[..., ::-1]
     np.testing.assert_array_equal(ours, np.load(tmp_path / "out.npy"))
+
+
+def test_fast_steps_equal_the_plain_steps_and_pipeline():
+    """cartoon_kernels' edge, suppression and blend steps give the plain steps' bytes; so does the whole frame."""
+    import cv2
+
+    from davis_c.corruptions import cartoon_kernels as ck
+    from davis_c.corruptions.meanshift import pyr_mean_shift_filtering
+
+    rng = np.random.default_rng(0)
+    photo = np.ascontiguousarray(cv2.resize(skimage.data.chelsea(), (427, 240)))
+    for prevalence in (0.8, 1.0):
+        for space in ("RGB", "BGR"):
+            plain = cc.edges_laplacian(photo, prevalence, space) > 100
+            np.testing.assert_array_equal(ck.edges_laplacian(photo, prevalence, space) > 100, plain)
+    edges = ((rng.random((60, 70)) < 0.3) * 255).astype(np.uint8)
+    for size, thresh, inverse in ((3, 8, False), (5, 3, True), (3, 1, False)):
+        np.testing.assert_array_equal(ck.suppress_edge_blobs(edges, size, thresh, inverse),
+                                      cc.suppress_edge_blobs(edges, size, thresh, inverse))
+    grey = (rng.random((60, 70)) * 255).astype(np.uint8)          # not binary: the general path
+    np.testing.assert_array_equal(ck.suppress_edge_blobs(grey, 3, 8, False), cc.suppress_edge_blobs(grey, 3, 8, False))
+    image = rng.integers(0, 256, (60, 70, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(ck.blend_edges(image, grey), cc.blend_edges(image, grey))
+    flat = np.full((30, 410, 3), 90, np.uint8)                     # flat: zero Laplacian energy
+    assert not ck.edges_laplacian(flat, 0.8, "RGB").any()
+    for severity in (3, 4, 5):
+        for fix in (False, True):
+            p = dict(CARTOON_PARAMS[severity], edge_prevalence=0.8, suppress_edges=True, from_colorspace="RGB",
+                     mean_shift=pyr_mean_shift_filtering)
+            src = photo if fix else np.ascontiguousarray(photo[..., ::-1])
+            want = cc.stylize_cartoon(src, **p)
+            want = want if fix else want[..., ::-1]
+            np.testing.assert_array_equal(cartoon_frame(photo, severity, colour_fix=fix), want)

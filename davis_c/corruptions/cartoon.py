@@ -4,7 +4,8 @@ The official script (`davisc_create.py`) passes the **BGR** frame from `cv2.imre
 with `from_colorspace` left at RGB, so the edge grayscale weighs blue with 0.299 and red with 0.114 (and the
 HSV round trip runs on swapped channels). The faithful default reproduces that; `Options.colour_fix` passes
 the RGB frame as RGB instead. The mean-shift segmentation is `davis_c.corruptions.meanshift`, bit-identical to
-the `cv2.pyrMeanShiftFiltering` call imgaug makes and several times faster.
+the `cv2.pyrMeanShiftFiltering` call imgaug makes and several times faster; edge finding, blob suppression and
+blending use the bit-identical kernels of `cartoon_kernels`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from davis_c.corruptions.base import Corruption, Frames, Options, swap_rb
 from davis_c.corruptions.cartoon_cv import stylize_cartoon
+from davis_c.corruptions.cartoon_kernels import FAST_STEPS
 from davis_c.corruptions.meanshift import pyr_mean_shift_filtering
 
 EDGE_PREVALENCE = 0.8
@@ -28,7 +30,7 @@ def cartoon_frame(rgb: np.ndarray, severity: int, colour_fix: bool = False) -> n
     """Cartoon one HxWx3 uint8 RGB frame; returns RGB uint8."""
     p = CARTOON_PARAMS[severity]
     kwargs = dict(p, edge_prevalence=EDGE_PREVALENCE, suppress_edges=True, from_colorspace="RGB",
-                  mean_shift=pyr_mean_shift_filtering)
+                  mean_shift=pyr_mean_shift_filtering, steps=FAST_STEPS)
     if colour_fix:
         return stylize_cartoon(rgb, **kwargs)
     return swap_rb(stylize_cartoon(swap_rb(rgb), **kwargs))

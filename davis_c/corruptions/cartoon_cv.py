@@ -8,7 +8,7 @@ it by file path inside a NumPy<2 environment next to imgaug itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import cv2
 import numpy as np
@@ -106,13 +106,17 @@ def saturate(image: np.ndarray, factor: float, colorspace: str) -> np.ndarray:
 
 def stylize_cartoon(image: np.ndarray, blur_ksize: float = 3, segmentation_size: float = 1.0,
                     saturation: float = 2.0, edge_prevalence: float = 1.0, suppress_edges: bool = True,
-                    from_colorspace: str = "RGB", mean_shift: MeanShift = opencv_mean_shift) -> np.ndarray:
+                    from_colorspace: str = "RGB", mean_shift: MeanShift = opencv_mean_shift,
+                    steps: Mapping[str, Callable] | None = None) -> np.ndarray:
     """Cartoon-style an HxWx3 uint8 image, step for step as imgaug 0.4.0's `stylize_cartoon`.
 
     `from_colorspace` ("RGB" or "BGR") only affects the grayscale edge image and the HSV saturation step.
     `mean_shift(image, sp, sr)` is the segmentation call (default: OpenCV's, as imgaug; the builder passes
-    the bit-identical `davis_c.corruptions.meanshift.pyr_mean_shift_filtering`).
+    the bit-identical `davis_c.corruptions.meanshift.pyr_mean_shift_filtering`). `steps` may replace
+    "edges_laplacian", "suppress_edge_blobs" and "blend_edges" by equivalents (the builder's faster kernels).
     """
+    step = {"edges_laplacian": edges_laplacian, "suppress_edge_blobs": suppress_edge_blobs,
+            "blend_edges": blend_edges, **(steps or {})}
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an HxWx3 uint8 image, got {image.dtype} {image.shape}")
     if from_colorspace not in _GRAY:
@@ -122,9 +126,9 @@ def stylize_cartoon(image: np.ndarray, blur_ksize: float = 3, segmentation_size:
     saturation = max(saturation, 0.0)
     small = max(image.shape[0:2]) < SMALL_IMAGE_MAX_SIDE
     seg = _segment(_median(image, blur_ksize), segmentation_size, mean_shift)
-    find = edges_canny if small else edges_laplacian
+    find = edges_canny if small else step["edges_laplacian"]
     edges = ((find(seg, edge_prevalence, from_colorspace) > 100) * 255).astype(np.uint8)
     if suppress_edges:
-        edges = suppress_edge_blobs(edges, 3, 8, inverse=False)   # dense 3x3 blobs
-        edges = suppress_edge_blobs(edges, 5, 3, inverse=True)    # lone few-pixel edges
-    return saturate(blend_edges(seg, edges), saturation, from_colorspace)
+        edges = step["suppress_edge_blobs"](edges, 3, 8, inverse=False)   # dense 3x3 blobs
+        edges = step["suppress_edge_blobs"](edges, 5, 3, inverse=True)    # lone few-pixel edges
+    return saturate(step["blend_edges"](seg, edges), saturation, from_colorspace)
