@@ -3,7 +3,8 @@
 Output: `OUT/<strength>/<corruption>/<video>/<frame>.jpg` (the released tarball layout) plus
 `OUT/<strength>/<corruption>/manifest.json` per variant and `OUT/run.json` for the run.
 
-* Parallel over units with a process pool (spawned workers, one OpenCV thread each); `workers=1` runs inline.
+* Parallel over units: `workers - 1` spawned processes plus this one (one OpenCV thread each); `workers=1` runs
+  inline.
 * Crash-safe and resumable: a unit is written into a temporary `.<video>.*.part` folder and renamed when complete;
   a re-run skips complete units, deletes stale temporaries and redoes the rest.
 * Deterministic: each unit's generator derives from (seed, video, corruption, severity) (`davis_c.seeds`), so the
@@ -15,7 +16,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import resource
+import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +79,28 @@ def read_frame_rgb(path: Path) -> np.ndarray:
     return swap_rb(bgr)
 
 
+FRAME_CACHE_BYTES = 1 << 29
+"""A worker keeps the decoded frames of its last video (if at most this big) for its next unit of that video."""
+_frame_cache: dict[tuple, list[np.ndarray]] = {}
+
+
+def read_video_rgb(paths: tuple[Path, ...]) -> list[np.ndarray]:
+    """Decoded RGB frames of one video, read-only, shared by consecutive units of that video in this process.
+
+    The key holds every file's mtime and size, so a source frame that changes is decoded again.
+    """
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    if key in _frame_cache:
+        return _frame_cache[key]
+    frames = [read_frame_rgb(p) for p in paths]
+    for f in frames:
+        f.flags.writeable = False
+    _frame_cache.clear()
+    if sum(f.nbytes for f in frames) <= FRAME_CACHE_BYTES:
+        _frame_cache[key] = frames
+    return frames
+
+
 def encode_jpeg(rgb: np.ndarray) -> bytes:
     """JPEG bytes of an RGB uint8 frame, exactly as `cv2.imwrite(path.jpg, bgr)` writes them (quality 95)."""
     ok, buf = cv2.imencode(".jpg", swap_rb(rgb), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
@@ -91,7 +116,7 @@ def corrupt_unit(unit: Unit, seed: int, options: Options) -> list[bytes]:
     severity = corruption.same_as.get(severity, severity)
     if unit.corruption in FILE_LEVEL:
         return FILE_LEVEL[unit.corruption](list(unit.frames), severity, options)
-    frames = [read_frame_rgb(p) for p in unit.frames]
+    frames = read_video_rgb(unit.frames)
     rng = derive_rng(seed, unit.video, unit.corruption, severity)
     outs = corruption.apply(frames, severity, rng, options)
     if len(outs) != len(frames) or any(o.shape != f.shape or o.dtype != np.uint8 for o, f in zip(outs, frames)):
@@ -132,7 +157,8 @@ def plan_units(cfg: BuildConfig) -> list[Unit]:
     if not names:
         raise UserError(f"{cfg.src}: no videos selected (split {cfg.split!r})")
     videos = [ds.video(n) for n in names]
-    units = [Unit(s, c, v.name, tuple(v.frames)) for s in cfg.strengths for c in cfg.corruptions for v in videos]
+    # a video's strengths of one corruption in a row, so workers mostly reuse its decoded frames
+    units = [Unit(s, c, v.name, tuple(v.frames)) for c in cfg.corruptions for v in videos for s in cfg.strengths]
     return sorted(units, key=lambda u: -COST.get(u.corruption, 1) * len(u.frames))
 
 
@@ -220,18 +246,77 @@ def execute(units: list[Unit], cfg: BuildConfig, progress: bool = True) -> dict[
     return {"seconds": seconds, "cpu_seconds": cpu}
 
 
-def _run_pool(units: list[Unit], cfg: BuildConfig, done) -> None:
-    ctx = mp.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=min(cfg.workers, len(units)), mp_context=ctx,
-                                initializer=_init_worker) as pool:
-        futures = [pool.submit(run_unit, u, cfg.out, cfg.seed, cfg.options) for u in units]
-        try:
-            for fut in cf.as_completed(futures):
-                done(fut.result())
-        except BaseException:
-            for f in futures:
+class _SharedPool:
+    """Units run by `workers - 1` spawned processes and by this process, which needs no start-up.
+
+    Spawned workers take about a second to import and load numba's cache; meanwhile the main process is
+    already corrupting units. Units leave one queue (most expensive first): each helper future pulls the next
+    unit when it finishes, and the main process pulls one whenever it is free. Results are reported in the
+    main thread only (`drain`), as they complete.
+    """
+
+    def __init__(self, units: list[Unit], cfg: BuildConfig, done):
+        self.queue = deque(units)
+        self.cfg, self.done = cfg, done
+        self.lock = threading.Lock()
+        self.futures: list[cf.Future] = []
+
+    def next_unit(self) -> Unit | None:
+        with self.lock:
+            return self.queue.popleft() if self.queue else None
+
+    def feed(self, pool: cf.ProcessPoolExecutor, _finished: cf.Future | None = None) -> None:
+        """Submit the next queued unit to `pool` (also the done-callback of every helper future)."""
+        unit = self.next_unit()
+        if unit is None:
+            return
+        fut = pool.submit(run_unit, unit, self.cfg.out, self.cfg.seed, self.cfg.options)
+        with self.lock:
+            self.futures.append(fut)
+        fut.add_done_callback(lambda f: None if f.cancelled() else self.feed(pool, f))
+
+    def drain(self, block: bool) -> None:
+        """Report finished helper units (all of them, waiting, when `block`); re-raise a helper's error."""
+        while True:
+            with self.lock:
+                pending = list(self.futures)
+            finished = [f for f in pending if f.done()]
+            if block and not finished and pending:
+                finished = list(cf.wait(pending, return_when=cf.FIRST_COMPLETED).done)
+            for f in finished:
+                with self.lock:
+                    self.futures.remove(f)
+                self.done(f.result())
+            if not block or not pending:
+                return
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.queue.clear()
+            for f in self.futures:
                 f.cancel()
-            raise
+
+
+def _run_pool(units: list[Unit], cfg: BuildConfig, done) -> None:
+    shared = _SharedPool(units, cfg, done)
+    helpers = min(cfg.workers, len(units)) - 1
+    threads = cv2.getNumThreads()
+    _init_worker()
+    try:
+        with cf.ProcessPoolExecutor(max_workers=helpers, mp_context=mp.get_context("spawn"),
+                                    initializer=_init_worker) as pool:
+            try:
+                for _ in range(2 * helpers):            # one unit running and one queued per helper
+                    shared.feed(pool)
+                while (unit := shared.next_unit()) is not None:
+                    done(run_unit(unit, cfg.out, cfg.seed, cfg.options))
+                    shared.drain(block=False)
+                shared.drain(block=True)
+            except BaseException:
+                shared.cancel()
+                raise
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def build(cfg: BuildConfig, progress: bool = True) -> dict[str, Any]:

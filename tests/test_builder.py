@@ -136,3 +136,20 @@ def test_bad_names_are_user_errors(tiny_davis, tmp_path):
                     (dict(videos=("nope",)), "video 'nope' has no frame directory")):
         with pytest.raises(UserError, match=msg):
             build(_cfg(tiny_davis, tmp_path / "o", **kw), progress=False)
+
+
+def test_parallel_error_stops_the_build_and_a_rerun_completes_it(tmp_path):
+    """With helpers and the main process both corrupting, a bad frame in any unit is the build's error; fixing it
+    and re-running gives the same tree as a clean single-process build."""
+    src = make_tiny_davis(tmp_path / "DAVIS", {"a": (3, 40, 56), "b": (3, 40, 56), "c": (2, 40, 56)})
+    bad = src / "JPEGImages" / "480p" / "b" / "00001.jpg"
+    good = bad.read_bytes()
+    bad.write_bytes(b"not a jpeg")
+    cfg = _cfg(src, tmp_path / "out", corruptions=("gaussian_noise", "pixelate", "contrast"), workers=3)
+    with pytest.raises(UserError, match="unreadable or truncated image"):
+        build(cfg, progress=False)
+    assert not list((tmp_path / "out").glob("*/*/b"))
+    bad.write_bytes(good)
+    build(cfg, progress=False)
+    build(_cfg(src, tmp_path / "ref", corruptions=cfg.corruptions, workers=1), progress=False)
+    assert _tree(tmp_path / "out") == _tree(tmp_path / "ref")
