@@ -144,8 +144,8 @@ def report(args, ref: tuple[float, dict], fast: tuple[float, float, dict], same:
         "- Reference: `bench/reference_davis_c.py`, one process (official code path: pure-Python glass-blur loop,"
         " skimage HSV, float -> imwrite, three ffmpeg command lines); cartoon = the project's OpenCV"
         " `stylize_cartoon` called the official way (imgaug cannot run on NumPy 2).",
-        f"- Builder: one `davis_c.build` run of all 30 variants with {args.workers} worker processes (spawn,"
-        " imports and numba cache load included in its totals).",
+        f"- Builder: one `davis_c.build` run of all 30 variants with {args.workers} workers (this process and"
+        f" {args.workers - 1} spawned helper(s); the helpers' start-up, imports and numba cache load included).",
         "- CPU seconds (user + system, ffmpeg children included) are robust to the other jobs on the machine;"
         " per corruption they are summed inside the units.", "",
         *_rows(ref_cpu, fast_cpu, n), "",
@@ -166,16 +166,16 @@ def _notes(workers: int, ref_total: float, ref_cpu: dict[str, float], fast_cpu: 
         "## Reading the numbers", "",
         f"- `cartoon` is {100 * cartoon / fast_total:.0f}% of the builder's CPU. Its cost is the mean-shift"
         " segmentation (`pyrMeanShiftFiltering`, the call imgaug makes), which the builder runs as a bit-exact"
-        f" numba re-implementation ({ref_cpu['cartoon'] / cartoon:.1f}x less CPU than the reference's OpenCV"
-        f" call). With cartoon at this cost no builder can beat {ref_total / (cartoon / workers):.1f}x on"
+        f" explicit-SIMD re-implementation ({ref_cpu['cartoon'] / cartoon:.1f}x less CPU than the reference's"
+        f" OpenCV call). With cartoon at this cost no builder can beat {ref_total / (cartoon / workers):.1f}x on"
         f" {workers} cores (reference CPU / (cartoon CPU / {workers})).",
         f"- Without cartoon the builder needs {rest_ref / (fast_total - cartoon):.1f}x less CPU than the"
         f" reference, i.e. about {workers * rest_ref / (fast_total - cartoon):.0f}x on {workers} idle cores.",
         "- CPU seconds are the stable figures when other jobs share the machine (see the load average above);"
-        " wall clock is the figure the target names. Cheap corruptions (noise, contrast, pixelate, motion"
-        " blur) cost slightly more CPU per frame in the builder than in the reference: the builder's unit"
-        " timing includes decoding the source frames and writing the files, and its totals include the"
-        " worker processes' start-up.", ""]
+        " wall clock is the figure the target names. The cheap corruptions (noise, contrast, pixelate, motion"
+        " blur, defocus) are dominated by decoding and encoding JPEGs, which both sides do; the whole-run totals"
+        " include the helpers' start-up (about a second of CPU each), so short runs understate the per-frame"
+        " ratio of long builds.", ""]
 
 
 def main() -> int:

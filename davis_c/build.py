@@ -265,15 +265,25 @@ class _SharedPool:
         with self.lock:
             return self.queue.popleft() if self.queue else None
 
-    def feed(self, pool: cf.ProcessPoolExecutor, _finished: cf.Future | None = None) -> None:
-        """Submit the next queued unit to `pool` (also the done-callback of every helper future)."""
+    def feed(self, pool: cf.ProcessPoolExecutor, finished: cf.Future | None = None) -> None:
+        """Submit the next queued unit to `pool`; also the done-callback of every helper future.
+
+        After a failed or cancelled helper unit nothing more is submitted: the main thread raises its error.
+        """
+        if finished is not None and (finished.cancelled() or finished.exception() is not None):
+            return
         unit = self.next_unit()
         if unit is None:
             return
-        fut = pool.submit(run_unit, unit, self.cfg.out, self.cfg.seed, self.cfg.options)
+        try:
+            fut = pool.submit(run_unit, unit, self.cfg.out, self.cfg.seed, self.cfg.options)
+        except RuntimeError:        # pool broken or shut down: leave the unit to the main thread
+            with self.lock:
+                self.queue.appendleft(unit)
+            return
         with self.lock:
             self.futures.append(fut)
-        fut.add_done_callback(lambda f: None if f.cancelled() else self.feed(pool, f))
+        fut.add_done_callback(lambda f: self.feed(pool, f))
 
     def drain(self, block: bool) -> None:
         """Report finished helper units (all of them, waiting, when `block`); re-raise a helper's error."""
