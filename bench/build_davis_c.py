@@ -35,6 +35,7 @@ from davis_c.cli_util import default_workers  # noqa: E402
 from davis_c.corruptions import STRENGTHS, Options  # noqa: E402
 from davis_c.corruptions.cartoon_cv import stylize_cartoon  # noqa: E402
 from davis_c.corruptions.ffmpeg_tools import require_ffmpeg, version  # noqa: E402
+from davis_c.corruptions.simd_window import SIMD_LANES  # noqa: E402
 from davis_c.manifest import tool_versions  # noqa: E402
 from davis_c.seeds import derive_rng  # noqa: E402
 
@@ -129,14 +130,25 @@ def _rows(ref_cpu: dict[str, float], fast_cpu: dict[str, float], n: int) -> list
     return rows
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo) and whether it has AVX-512BW, for the record."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    name = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "unknown")
+    return f"{name}{' with AVX-512BW' if ' avx512bw' in info else ''}"
+
+
 def report(args, ref: tuple[float, dict], fast: tuple[float, float, dict], same: int, total: int) -> str:
     n, (ref_wall, ref_cpu), (fast_wall, fast_cpu_all, fast_cpu) = args.frames, ref, fast
     tools = tool_versions({"ffmpeg": version(require_ffmpeg())})
     ref_total = sum(ref_cpu.values())
     lines = [
         "# DAVIS-C builder vs the official procedure (30 non-style variants)", "",
-        f"- Machine: {platform.machine()}, {default_workers()} usable cores, Python {platform.python_version()},"
-        f" load average at the end {os.getloadavg()[0]:.1f}.",
+        f"- Machine: {platform.machine()}, {cpu_model()}, {default_workers()} usable cores, Python"
+        f" {platform.python_version()}, load average at the end {os.getloadavg()[0]:.1f}; mean-shift SIMD blocks"
+        f" of {SIMD_LANES} pixels.",
         f"- Versions: {', '.join(f'{k} {v}' for k, v in sorted(tools.items()) if k != 'ffmpeg')}; {tools['ffmpeg']}.",
         f"- Command: `.venv/bin/python bench/build_davis_c.py --frames {n} --workers {args.workers}"
         f"{' --write' if args.write else ''}`",
