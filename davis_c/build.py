@@ -217,16 +217,19 @@ def check_existing(cfg: BuildConfig) -> None:
 def execute(units: list[Unit], cfg: BuildConfig, progress: bool = True) -> dict[str, dict[str, float]]:
     """Run `units` (inline when workers == 1, else in a spawned process pool).
 
-    Returns {"seconds": {corruption: wall seconds inside units}, "cpu_seconds": {corruption: CPU seconds}}.
+    Returns {"seconds": {corruption: wall seconds inside units}, "cpu_seconds": {corruption: CPU seconds},
+    "frames": frames written}.
     """
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    frames = [0]
     bar = tqdm(total=sum(len(u.frames) for u in units), unit="frame", desc="davis-c build", disable=not progress)
 
     def done(result: tuple[Unit, int, float, float]) -> None:
         unit, n, dt, dc = result
         seconds[unit.corruption] = seconds.get(unit.corruption, 0.0) + dt
         cpu[unit.corruption] = cpu.get(unit.corruption, 0.0) + dc
+        frames[0] += n
         bar.set_postfix_str(f"{unit.strength}/{unit.corruption}/{unit.video}", refresh=False)
         bar.update(n)
 
@@ -243,7 +246,8 @@ def execute(units: list[Unit], cfg: BuildConfig, progress: bool = True) -> dict[
             _run_pool(units, cfg, done)
     finally:
         bar.close()
-    return {"seconds": seconds, "cpu_seconds": cpu}
+        _frame_cache.clear()
+    return {"seconds": seconds, "cpu_seconds": cpu, "frames": frames[0]}
 
 
 class _SharedPool:
@@ -260,10 +264,15 @@ class _SharedPool:
         self.cfg, self.done = cfg, done
         self.lock = threading.Lock()
         self.futures: list[cf.Future] = []
+        self.submitting = 0         # units popped for a helper whose future is not registered yet
 
-    def next_unit(self) -> Unit | None:
+    def next_unit(self, for_helper: bool = False) -> Unit | None:
+        """Pop the next unit (None when the queue is empty); a helper's counts as in flight until registered."""
         with self.lock:
-            return self.queue.popleft() if self.queue else None
+            if not self.queue:
+                return None
+            self.submitting += int(for_helper)
+            return self.queue.popleft()
 
     def feed(self, pool: cf.ProcessPoolExecutor, finished: cf.Future | None = None) -> None:
         """Submit the next queued unit to `pool`; also the done-callback of every helper future.
@@ -272,7 +281,7 @@ class _SharedPool:
         """
         if finished is not None and (finished.cancelled() or finished.exception() is not None):
             return
-        unit = self.next_unit()
+        unit = self.next_unit(for_helper=True)
         if unit is None:
             return
         try:
@@ -280,24 +289,36 @@ class _SharedPool:
         except RuntimeError:        # pool broken or shut down: leave the unit to the main thread
             with self.lock:
                 self.queue.appendleft(unit)
+                self.submitting -= 1
             return
         with self.lock:
             self.futures.append(fut)
+            self.submitting -= 1
         fut.add_done_callback(lambda f: self.feed(pool, f))
+
+    def _take_finished(self, block: bool) -> list[cf.Future] | None:
+        """Finished helper futures, removed from the list (waiting for one when `block`); None when none are left."""
+        with self.lock:
+            pending, busy = list(self.futures), self.submitting
+        if not pending and not busy:
+            return None
+        finished = [f for f in pending if f.done()]
+        if block and not finished:
+            if pending:
+                finished = list(cf.wait(pending, return_when=cf.FIRST_COMPLETED).done)
+            else:
+                time.sleep(0.001)   # a callback is submitting a helper's next unit
+        with self.lock:
+            for f in finished:
+                self.futures.remove(f)
+        return finished
 
     def drain(self, block: bool) -> None:
         """Report finished helper units (all of them, waiting, when `block`); re-raise a helper's error."""
-        while True:
-            with self.lock:
-                pending = list(self.futures)
-            finished = [f for f in pending if f.done()]
-            if block and not finished and pending:
-                finished = list(cf.wait(pending, return_when=cf.FIRST_COMPLETED).done)
+        while (finished := self._take_finished(block)) is not None:
             for f in finished:
-                with self.lock:
-                    self.futures.remove(f)
                 self.done(f.result())
-            if not block or not pending:
+            if not block:
                 return
 
     def cancel(self) -> None:

@@ -42,5 +42,6 @@ def run(args: argparse.Namespace) -> int:
                       corruptions=tuple(args.corruptions), strengths=tuple(args.strengths),
                       workers=max(1, args.workers), seed=args.seed, options=options)
     summary = build(cfg, progress=not args.no_progress)
-    print(f"{summary['built']} units built, {summary['skipped']} already complete, output in {args.out}")
+    print(f"{summary['built']} units built ({summary['frames']} frames), {summary['skipped']} already complete,"
+          f" output in {args.out}")
     return 0

@@ -150,6 +150,9 @@ def test_parallel_error_stops_the_build_and_a_rerun_completes_it(tmp_path):
         build(cfg, progress=False)
     assert not list((tmp_path / "out").glob("*/*/b"))
     bad.write_bytes(good)
-    build(cfg, progress=False)
+    before = {p for p in (tmp_path / "out").glob("*/*/*") if p.is_dir() and not p.name.startswith(".")}
+    summary = build(cfg, progress=False)
+    new = [p for p in (tmp_path / "out").glob("*/*/*") if p.is_dir() and not p.name.startswith(".") and p not in before]
+    assert summary["built"] == len(new) and summary["frames"] == sum(len(list(p.glob("*.jpg"))) for p in new)
     build(_cfg(src, tmp_path / "ref", corruptions=cfg.corruptions, workers=1), progress=False)
     assert _tree(tmp_path / "out") == _tree(tmp_path / "ref")
