@@ -1,9 +1,9 @@
 """OpenCV's `pyrMeanShiftFiltering`, bit for bit, with an explicit-SIMD window pass.
 
 imgaug's `stylize_cartoon` (and so DAVIS-C's `cartoon`) segments every frame with
-`cv2.pyrMeanShiftFiltering(image, sp, sr)` (defaults: `maxLevel=1`, at most 5 iterations, epsilon 1). That
-call is about 80% of the builder's CPU: OpenCV runs it as a scalar loop with one unpredictable branch per
-window pixel. This module keeps OpenCV's algorithm and arithmetic exactly and only changes how the window
+`cv2.pyrMeanShiftFiltering(image, sp, sr)` (defaults: `maxLevel=1`, at most 5 iterations, epsilon 1). With
+OpenCV that call would be about 40% of the official procedure's CPU: it runs as a scalar loop with one
+unpredictable branch per window pixel. This module keeps OpenCV's algorithm and arithmetic exactly and only changes how the window
 sums are formed:
 
 * the pyramid is OpenCV's own (`cv2.pyrDown`, `cv2.pyrUp`, `cv2.dilate` of the refinement mask);
