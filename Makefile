@@ -54,10 +54,12 @@ lint: setup
 demo: setup
 	$(PY) -m ttt demo --out reports/demo
 
+# torch's CPU kernels capped at AVX2 (as in tests/test_demo_regression.py), so that goldens agree across x86 CPUs
+GOLDEN_ENV = ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
 golden: setup
 	rm -rf data/demo/ci
-	$(PY) -m ttt demo --profile ci --work data/demo/ci --out data/demo/ci/report --no-report --write-golden tests/golden/demo_ci_summary.json
-	$(PY) -m ttt demo --profile ci --model xmem-tiny-synth --work data/demo/ci --out data/demo/ci/report-xmem --no-report --write-golden tests/golden/demo_ci_summary_xmem.json
+	$(GOLDEN_ENV) $(PY) -m ttt demo --profile ci --work data/demo/ci --out data/demo/ci/report --no-report --write-golden tests/golden/demo_ci_summary.json
+	$(GOLDEN_ENV) $(PY) -m ttt demo --profile ci --model xmem-tiny-synth --work data/demo/ci --out data/demo/ci/report-xmem --no-report --write-golden tests/golden/demo_ci_summary_xmem.json
 
 davis-c: setup
 	@test -d "$(DAVIS)/JPEGImages/480p" || { echo "error: no DAVIS-2017 data at $(DAVIS); download it with: python -m davis_c download davis2017 --out data"; exit 2; }

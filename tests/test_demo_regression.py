@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,15 @@ from davis_c.errors import UserError
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "demo_ci_summary.json"
 GOLDENS = {"stcn-tiny-synth": GOLDEN, "xmem-tiny-synth": REPO / "tests" / "golden" / "demo_ci_summary_xmem.json"}
+
+
+def pinned_numerics_env() -> dict[str, str]:
+    """The environment of a golden run: on x86-64, torch's own and oneDNN's CPU kernels capped at AVX2, so that
+    AVX-512 machines compute the floats the goldens were recorded with (they were recorded on an AVX2 machine)."""
+    env = dict(os.environ)
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        env.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2")
+    return env
 
 
 def _embedded_weights(model: str = "stcn-tiny-synth") -> Path:
@@ -34,7 +45,7 @@ def test_demo_ci_profile_matches_golden_summary(tmp_path, model):
     assert golden.is_file(), f"{golden} missing: generate it with `make golden`"
     cmd = [sys.executable, "-m", "ttt", "demo", "--profile", "ci", "--model", model, "--out", str(tmp_path / "out"),
            "--work", str(tmp_path / "work"), "--no-report", "--check-golden", str(golden)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, env=pinned_numerics_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "summary matches" in proc.stdout
 

@@ -27,13 +27,15 @@ PROFILES: dict[str, dict[str, Any]] = {
              "corruptions": tuple(CORRUPTION_NAMES), "strengths": ("low", "med", "high"),
              "iterations": 4, "iters_per_step": 2, "lr": None, "workers": 2, "threads": 1},
     "ci": {"videos": 2, "frames": 8, "size": (128, 72), "max_objects": 2, "synth_seed": 0, "seeds": (1,),
-           "corruptions": ("gaussian_noise", "brightness", "defocus_blur", "motion_blur", "cartoon", "style1"),
+           "corruptions": ("gaussian_noise", "brightness", "glass_blur", "defocus_blur", "motion_blur", "cartoon"),
            "strengths": ("high",), "iterations": 6, "iters_per_step": 3, "lr": None, "workers": 1,
            "threads": 1},
 }
 """Profile name -> parameters. tt-MCC runs `iterations` in jump steps of `iters_per_step` (pseudo-labels refreshed
 before each); `lr` None = the zoo's TTT learning rate; `workers`: local build/TTT processes; `synth_seed`: seed of
-the synthetic val videos (another seed gives disjoint videos, e.g. to choose settings away from the demo's)."""
+the synthetic val videos (another seed gives disjoint videos, e.g. to choose settings away from the demo's).
+The ci profile has no style variant: the ONNX stylisation networks are int8 and onnxruntime's int8 kernels
+round differently with and without VNNI, so stylised frames (and the CI golden) would depend on the CPU."""
 
 DATA_KEYS = ("videos", "frames", "size", "max_objects", "synth_seed", "corruptions", "strengths")
 METHODS = ("none", "mcc")
