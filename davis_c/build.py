@@ -38,8 +38,10 @@ from davis_c.runmeta import write_run_json
 from davis_c.seeds import derive_rng
 
 JPEG_QUALITY = 95  # OpenCV's default, as `cv2.imwrite` used in the official script
-COST = {"glass_blur": 4, "cartoon": 4, "crf_compression": 3, "brightness": 2, "saturate": 2,
-        "style1": 8, "style2": 8, "style3": 8, "style4": 8}  # rough relative cost, to start slow units first
+COST_MS = {"cartoon": 150, "crf_compression": 45, "glass_blur": 38, "defocus_blur": 27, "gaussian_noise": 22,
+           "contrast": 14, "brightness": 11, "saturate": 11, "pixelate": 6, "motion_blur": 6,
+           "style1": 2400, "style2": 2400, "style3": 2400, "style4": 2400}
+"""Rough CPU milliseconds per 854x480 frame and strength (bench/results/), to start the slow units first."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,7 @@ def plan_units(cfg: BuildConfig) -> list[Unit]:
     videos = [ds.video(n) for n in names]
     # a video's strengths of one corruption in a row, so workers mostly reuse its decoded frames
     units = [Unit(s, c, v.name, tuple(v.frames)) for c in cfg.corruptions for v in videos for s in cfg.strengths]
-    return sorted(units, key=lambda u: -COST.get(u.corruption, 1) * len(u.frames))
+    return sorted(units, key=lambda u: -COST_MS.get(u.corruption, 20) * len(u.frames))
 
 
 def variant_header(cfg: BuildConfig, strength: str, corruption: str) -> dict[str, Any]:
@@ -337,7 +339,7 @@ def _run_pool(units: list[Unit], cfg: BuildConfig, done) -> None:
         with cf.ProcessPoolExecutor(max_workers=helpers, mp_context=mp.get_context("spawn"),
                                     initializer=_init_worker) as pool:
             try:
-                for _ in range(2 * helpers):            # one unit running and one queued per helper
+                for _ in range(helpers):     # one unit per helper; each finished one pulls the next
                     shared.feed(pool)
                 while (unit := shared.next_unit()) is not None:
                     done(run_unit(unit, cfg.out, cfg.seed, cfg.options))
