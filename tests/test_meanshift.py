@@ -114,9 +114,15 @@ def test_simd_window_sums_equal_the_scalar_loop(lanes):
 
 
 def test_window_dispatch_is_exact_at_the_lane_limits():
-    """Full-height white windows (the largest lane sums) on both sides of MAX_ROWS, and every tail width."""
+    """Full-height white windows (the largest lane sums) on both sides of MAX_ROWS, every tail width, and windows
+    on both sides of MAX_COLS."""
     from davis_c.corruptions import meanshift as ms
 
+    wide = ms._planes(np.full((2, ms.MAX_COLS + 40, 3), 200, np.uint8))
+    for n in (ms.MAX_COLS, ms.MAX_COLS + 1, ms.MAX_COLS + 40):      # the lane-index limit, both sides
+        args = (wide, 0, n, 0, 2, 200, 200, 200, 0)
+        assert ms._window(*args) == ms._window_sums_scalar(*args) == (
+            2 * n, 400 * n, 400 * n, 400 * n, n * (n - 1), n), n
     planes = ms._planes(np.full((300, 100, 3), 255, np.uint8))
     for rows in (ms.MAX_ROWS - 1, ms.MAX_ROWS, ms.MAX_ROWS + 1, 300):
         for n in (1, 15, 16, 17, 31, 32, 33, 37, 45, 64, 65, 100):

@@ -9,8 +9,8 @@ sums are formed:
 * the pyramid is OpenCV's own (`cv2.pyrDown`, `cv2.pyrUp`, `cv2.dilate` of the refinement mask);
 * the window sums come from `davis_c.corruptions.simd_window` (branch-free, 16-bit lanes kept across the
   window's rows, over planar uint16 copies of the channels); integer sums do not depend on their order, so
-  counts and sums equal OpenCV's. Windows too large for exact 16-bit lanes (`sr` >= 256 or more than 257
-  rows) take a portable scalar loop with the same results;
+  counts and sums equal OpenCV's. Windows too large for exact 16-bit lanes (`sr` >= 256, more than 257
+  rows or more than 32768 columns) take a portable scalar loop with the same results;
 * window bounds (`cvRound(x0 - sp)` in float32), the mean (`cvRound(sum * (1.0 / count))` in double,
   half to even), the colour test `d0^2 + d1^2 + d2^2 <= cvRound(sr^2)`, the stopping rule and the
   refinement mask of the finer level (`cdiff >= max(isr2, 16)` against the 8 neighbours of the coarse
@@ -26,11 +26,18 @@ import cv2
 import numpy as np
 from numba import njit
 
-from davis_c.corruptions.simd_window import MAX_ISR2, MAX_ROWS, SIMD_LANES, half_window_sums, window_sums
+from davis_c.corruptions.simd_window import (
+    MAX_COLS,
+    MAX_ISR2,
+    MAX_ROWS,
+    SIMD_LANES,
+    half_window_sums,
+    window_sums,
+)
 
 assert SIMD_LANES <= 64, "PAD below must cover one vector block"
 
-SIMD_WINDOW_SHA256 = "1a7d4af1f81c66e0"
+SIMD_WINDOW_SHA256 = "da70fb53f5e9c89f"
 """First 16 hex digits of the sha256 of simd_window.py. numba's on-disk cache of the functions below is keyed on
 this file's content only, so editing simd_window.py must also change this line, or stale compiled kernels are
 reused; `tests/test_meanshift.py` fails until it does."""
@@ -82,7 +89,7 @@ def _window(planes, minx, n, miny, rows, c0, c1, c2, isr2):  # pragma: no cover 
 
     A last block that fills at most half a vector runs with half-width vectors (e.g. 37 = 32 + 5 columns).
     """
-    if isr2 >= MAX_ISR2 or rows > MAX_ROWS:
+    if isr2 >= MAX_ISR2 or rows > MAX_ROWS or n > MAX_COLS:
         return _window_sums_scalar(planes, minx, n, miny, rows, c0, c1, c2, isr2)
     rest = n % SIMD_LANES
     if rest == 0 or 2 * rest > SIMD_LANES:

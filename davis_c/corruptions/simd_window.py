@@ -32,6 +32,8 @@ MAX_ROWS = 257
 """Longest window column the 16-bit lane sums hold exactly (257 * 255 < 2^16)."""
 MAX_ISR2 = 65535
 """Colour radii^2 below this keep `isr2 + 1` in 16 unsigned bits."""
+MAX_COLS = 32768
+"""Widest window whose lane indices fit the 16-bit lane arithmetic (with room for one block)."""
 
 
 def _lanes() -> int:
@@ -66,7 +68,6 @@ class _Vectors:
     """The vector types and constants of one lane count."""
 
     def __init__(self, lanes: int):
-        self.v8 = ir.VectorType(ir.IntType(8), lanes)
         self.v16 = ir.VectorType(I16, lanes)
         self.v32 = ir.VectorType(I32, lanes)
         self.lane16 = ir.Constant(self.v16, [I16(k) for k in range(lanes)])
