@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from davis_c.corruptions.base import Corruption, Frames, Options
+from davis_c.corruptions.base import Corruption, Frames, Options, swap_rb
 from davis_c.corruptions.ffmpeg_tools import require_ffmpeg
 from davis_c.errors import UserError
 
@@ -123,11 +123,11 @@ def crf_compression(frames: Frames, severity: int, rng: np.random.Generator | No
         paths = []
         for i, f in enumerate(frames):
             p = Path(tmp) / f"{i:05d}.jpg"
-            if not cv2.imwrite(str(p), f[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95]):
+            if not cv2.imwrite(str(p), swap_rb(f), [cv2.IMWRITE_JPEG_QUALITY, 95]):
                 raise UserError(f"cannot write temporary frame {p}")
             paths.append(p)
         blobs = compress_files(paths, severity, options, size=(frames[0].shape[1], frames[0].shape[0]))
-    return [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR)[..., ::-1].copy() for b in blobs]
+    return [swap_rb(cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR)) for b in blobs]
 
 
 CRF_CORRUPTION = Corruption(name="crf_compression", apply=crf_compression, params=CRF, random=False,

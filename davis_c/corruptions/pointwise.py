@@ -7,6 +7,10 @@ bit for bit. The random draws (`rng.normal`) and the per-channel means (`np.mean
 that enter the arithmetic are the official ones; so do `defocus_blur`'s filters, whose float64 results only get
 the shared tail `np.clip(v, 0, 1) * 255` -> uint8 here. `tests/test_corruptions.py`
 compares every kernel with the NumPy definitions in `imagenet_c.py`.
+
+`_clip01_to_u8` is the same expression as `hsv._to_u8` and the last step of `gauss._blur`. Each module keeps its
+own copy on purpose: numba's on-disk cache is keyed on the content of the file that defines a function, so an
+njit kernel calling one from another file would keep running stale compiled code after that file changed.
 """
 
 from __future__ import annotations
@@ -44,15 +48,6 @@ def _contrast_u8(x, means, c, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _unit_u8(x, out):  # pragma: no cover - compiled
-    flat_x = x.ravel()
-    flat_o = out.ravel()
-    for k in range(flat_x.size):
-        flat_o[k] = _clip01_to_u8(flat_x[k])
-    return out
-
-
-@njit(cache=True, nogil=True)
 def _planes_unit_u8(p0, p1, p2, out):  # pragma: no cover - compiled
     height, width = p0.shape
     for i in range(height):
@@ -61,12 +56,6 @@ def _planes_unit_u8(p0, p1, p2, out):  # pragma: no cover - compiled
             out[i, j, 1] = _clip01_to_u8(p1[i, j])
             out[i, j, 2] = _clip01_to_u8(p2[i, j])
     return out
-
-
-def unit_to_u8(x: np.ndarray) -> np.ndarray:
-    """uint8 of `np.clip(x, 0, 1) * 255` for a float64 image, rounded as `base.to_uint8` (any float pipeline's tail)."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    return _unit_u8(x, np.empty(x.shape, np.uint8))
 
 
 def planes_to_u8(planes: list[np.ndarray]) -> np.ndarray:
