@@ -68,3 +68,16 @@ def test_gpu_suite_names_missing_official_code(tmp_path):
     assert proc.returncode != 0
     assert "lacks xmem, ttt/" in proc.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "out").exists()
+
+
+def test_gpu_suite_keeps_to_its_budget(tmp_path):
+    """With too little of --budget left for a step, it is recorded as skipped (and the summary still written)."""
+    for d in ("stcn", "xmem", "ttt"):
+        (tmp_path / "official" / d).mkdir(parents=True)
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "gpu_suite.py"), "--official",
+                           str(tmp_path / "official"), "--out", str(tmp_path / "out"), "--quick", "--budget", "20"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [s["rc"] for s in summary["steps"]] == ["skipped"] * 4
+    assert "suite budget spent" in (tmp_path / "out" / "suite.log").read_text()

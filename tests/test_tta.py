@@ -14,7 +14,7 @@ from davis_c.dataset import DavisDataset
 from ttt.methods.unroll_stcn import unroll as unroll_stcn
 from ttt.methods.unroll_xmem import unroll as unroll_xmem
 from ttt.pseudo import prepare_video, pseudo_labels
-from ttt.tta import NonFiniteLoss, TTTConfig, adapt, schedule
+from ttt.tta import NonFiniteLoss, TTTConfig, adapt, needs_grad_scaling, schedule
 from ttt.zoo import build_network, get_spec
 
 torch.set_num_threads(1)
@@ -103,6 +103,21 @@ def test_refresh_full_and_reachable_train_identically(davis):
     b, lb = _run("stcn", davis, replace(cfg, refresh="full"))
     assert la.losses == lb.losses
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_amp_trains_in_the_inference_dtype_and_scales_only_fp16(davis, monkeypatch):
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert not needs_grad_scaling(cpu, True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert not needs_grad_scaling(gpu, True) and not needs_grad_scaling(gpu, False)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert needs_grad_scaling(gpu, True)
+    # on CPU --amp is fp32: the same losses as without it
+    cfg = TTTConfig(method="mcc", lr=1e-3, iterations=2, iters_per_step=1, max_jump=2)
+    with pytest.warns(UserWarning, match="no effect on CPU"):
+        _, la = _run("stcn", davis, replace(cfg, amp=True))
+    _, lb = _run("stcn", davis, cfg)
+    assert la.losses == lb.losses
 
 
 def test_nan_loss_stops_the_video_with_a_clear_error(davis, monkeypatch):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ttt.device import amp_dtype, autocast
 from ttt.methods import Method, get_method
 from ttt.sampling import Sample, reachable_frames, sample_training_sequence
 
@@ -162,11 +163,15 @@ def refresh_length(method: Method, cfg: TTTConfig, arch: str, length: int) -> in
     return reachable_frames(length, seq_len, cfg.max_jump)
 
 
+def needs_grad_scaling(device: torch.device, amp: bool) -> bool:
+    """Loss scaling is only needed for fp16 autocast (bf16 has fp32's exponent range; CPU runs fp32)."""
+    return amp and device.type == "cuda" and amp_dtype(device) == torch.float16
+
+
 def _train_step(model, batch: Batch, method: Method, cfg: TTTConfig, unroll: Unroll, opt,
                 scaler, gen: torch.Generator) -> float:
     opt.zero_grad(set_to_none=True)
-    device_type = batch.rgb.device.type
-    with torch.autocast(device_type, enabled=cfg.amp and device_type == "cuda"):
+    with autocast(batch.rgb.device, cfg.amp):
         loss = unroll(model, batch, method, cfg, gen)
     value = float(loss.detach())
     if not math.isfinite(value):
@@ -205,7 +210,7 @@ def adapt(model: torch.nn.Module, video: VideoInput, cfg: TTTConfig, arch: str, 
             log.refreshes += 1
         sets = label_sets(pseudo)
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        scaler = torch.amp.GradScaler(enabled=cfg.amp and video.frames.device.type == "cuda")
+        scaler = torch.amp.GradScaler(enabled=needs_grad_scaling(video.frames.device, cfg.amp))
         for _ in range(n_iter):
             samples = _sample_batch(method, cfg, arch, sets, rng, video.n_frames)
             log.fallbacks += sum(s.fallback for s in samples)
