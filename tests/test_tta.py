@@ -120,6 +120,27 @@ def test_amp_trains_in_the_inference_dtype_and_scales_only_fp16(davis, monkeypat
     assert la.losses == lb.losses
 
 
+@pytest.mark.parametrize("arch", ["stcn", "xmem"])
+def test_amp_path_runs_under_bf16_autocast(davis, arch, monkeypatch):
+    """The --amp code path (CUDA autocast in CI's absence of a GPU) emulated with CPU bf16 autocast: every
+    method's pseudo-labels, unroll and backward run with mixed dtypes and give finite, learning losses."""
+    import contextlib
+
+    import ttt.pseudo
+    import ttt.tta
+
+    def cpu_bf16(device, enabled, dtype=None):
+        return torch.autocast("cpu", dtype=torch.bfloat16) if enabled else contextlib.nullcontext()
+
+    for mod in (ttt.pseudo, ttt.tta):
+        monkeypatch.setattr(mod, "autocast", cpu_bf16)
+    for method in ("mcc", "ent", "ae"):
+        cfg = TTTConfig(method=method, lr=1e-3, iterations=2, iters_per_step=1, max_jump=2, amp=True)
+        _, log = _run(arch, davis, cfg)
+        assert len(log.losses) == 2 and all(np.isfinite(log.losses)), (method, log.losses)
+        assert log.losses[1] < log.losses[0], (method, log.losses)
+
+
 def test_nan_loss_stops_the_video_with_a_clear_error(davis, monkeypatch):
     import ttt.methods as methods
 
