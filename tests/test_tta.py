@@ -105,7 +105,7 @@ def test_refresh_full_and_reachable_train_identically(davis):
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
-def test_amp_trains_in_the_inference_dtype_and_scales_only_fp16(davis, monkeypatch):
+def test_amp_scales_the_loss_only_for_fp16_and_is_fp32_on_cpu(davis, monkeypatch):
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
     assert not needs_grad_scaling(cpu, True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
