@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import replace
 
@@ -10,11 +11,14 @@ import pytest
 import torch
 from conftest import make_tiny_davis
 
+import ttt.pseudo
+import ttt.tta
 from davis_c.dataset import DavisDataset
+from ttt.device import needs_grad_scaling
 from ttt.methods.unroll_stcn import unroll as unroll_stcn
 from ttt.methods.unroll_xmem import unroll as unroll_xmem
 from ttt.pseudo import prepare_video, pseudo_labels
-from ttt.tta import NonFiniteLoss, TTTConfig, adapt, needs_grad_scaling, schedule
+from ttt.tta import NonFiniteLoss, TTTConfig, adapt, schedule
 from ttt.zoo import build_network, get_spec
 
 torch.set_num_threads(1)
@@ -124,11 +128,6 @@ def test_amp_scales_the_loss_only_for_fp16_and_is_fp32_on_cpu(davis, monkeypatch
 def test_amp_path_runs_under_bf16_autocast(davis, arch, monkeypatch):
     """The --amp code path (CUDA autocast in CI's absence of a GPU) emulated with CPU bf16 autocast: every
     method's pseudo-labels, unroll and backward run with mixed dtypes and give finite, learning losses."""
-    import contextlib
-
-    import ttt.pseudo
-    import ttt.tta
-
     def cpu_bf16(device, enabled, dtype=None):
         return torch.autocast("cpu", dtype=torch.bfloat16) if enabled else contextlib.nullcontext()
 

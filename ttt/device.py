@@ -30,6 +30,11 @@ def amp_dtype(device: torch.device) -> torch.dtype:
     return torch.float16
 
 
+def needs_grad_scaling(device: torch.device, amp: bool) -> bool:
+    """Loss scaling is only needed for fp16 autocast (bf16 has fp32's exponent range; CPU runs fp32)."""
+    return amp and device.type == "cuda" and amp_dtype(device) == torch.float16
+
+
 def autocast(device: torch.device, enabled: bool, dtype: torch.dtype | None = None):
     """Autocast context on CUDA; on CPU `enabled=True` warns once and runs in fp32 (a no-op).
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ttt.device import amp_dtype, autocast
+from ttt.device import autocast, needs_grad_scaling
 from ttt.methods import Method, get_method
 from ttt.sampling import Sample, reachable_frames, sample_training_sequence
 
@@ -161,11 +161,6 @@ def refresh_length(method: Method, cfg: TTTConfig, arch: str, length: int) -> in
         return length
     seq_len = cfg.seq_len or method.seq_len[arch]
     return reachable_frames(length, seq_len, cfg.max_jump)
-
-
-def needs_grad_scaling(device: torch.device, amp: bool) -> bool:
-    """Loss scaling is only needed for fp16 autocast (bf16 has fp32's exponent range; CPU runs fp32)."""
-    return amp and device.type == "cuda" and amp_dtype(device) == torch.float16
 
 
 def _train_step(model, batch: Batch, method: Method, cfg: TTTConfig, unroll: Unroll, opt,
