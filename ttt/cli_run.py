@@ -43,6 +43,8 @@ def _add_ttt_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--refresh", choices=["reachable", "full"], default="reachable",
                    help="pseudo-label refresh over the frames sampling can reach (identical output) or all")
     g.add_argument("--amp", action="store_true", help="mixed precision on CUDA (official: off)")
+    g.add_argument("--checkpoint", action="store_true",
+                   help="activation checkpointing: same gradients, far less training memory, ~1 more forward pass")
     g.add_argument("--eval-every", type=int, default=0, metavar="K", help="score intermediate weights every K iterations")
     g.add_argument("--num-ref-frames", type=int, default=3, help="XMem unroll memory frames (default 3)")
     g.add_argument("--deep-update-prob", type=float, default=0.2, help="XMem unroll deep-update probability (0.2)")
@@ -80,7 +82,7 @@ def ttt_config(args: argparse.Namespace, lr: float) -> TTTConfig:
                      batch_size=args.batch_size, seq_len=args.seq_len, max_jump=args.max_jump,
                      max_obj=args.max_obj, check_last=check, fallback=not args.no_fallback,
                      weight_decay=args.weight_decay, refresh=args.refresh, amp=args.amp,
-                     eval_every=args.eval_every, num_ref_frames=args.num_ref_frames,
+                     checkpoint=args.checkpoint, eval_every=args.eval_every, num_ref_frames=args.num_ref_frames,
                      deep_update_prob=args.deep_update_prob, reset_hidden=not args.keep_hidden,
                      extra={"pad_single": not args.no_pad_single})
 

@@ -27,7 +27,8 @@ from ttt.sweep import CLEAN, RunPaths, Unit, variant_fields, write_record
 from ttt.tta import NonFiniteLoss, TTTConfig, TTTLog, adapt, refresh_length
 
 OOM_HINT = ("CUDA out of memory: use fewer objects per pass (--max-obj), a lower resolution, mixed "
-            "precision (--amp), a smaller --batch-size, or a GPU with more memory")
+            "precision (--amp), activation checkpointing (--checkpoint), a smaller --batch-size, or a GPU with more "
+            "memory")
 
 
 @dataclass(frozen=True)

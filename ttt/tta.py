@@ -45,6 +45,7 @@ class TTTConfig:
     weight_decay: float = 1e-7
     refresh: str = "reachable"           # "reachable" (output-identical fast path) or "full"
     amp: bool = False
+    checkpoint: bool = False             # activation checkpointing in the unroll (same gradients, less memory)
     eval_every: int = 0                  # score intermediate weights every K iterations (0: never)
     num_ref_frames: int = 3              # XMem unroll: memory = frame 0 + (n-1) random earlier frames
     deep_update_prob: float = 0.2        # XMem unroll: deep update probability

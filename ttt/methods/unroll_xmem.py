@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import torch
 
+from ttt.methods.recompute import call, per_frame
 
-def _encode_all(model, rgb: torch.Tensor) -> dict[str, torch.Tensor | None]:
-    key, shrinkage, selection, f16, f8, f4 = model.encode_key(rgb)
+
+def _encode_all(model, rgb: torch.Tensor, ck: bool = False) -> dict[str, torch.Tensor | None]:
+    """encode_key on all frames at once (`ck`: one checkpointed frame at a time)."""
+    key, shrinkage, selection, f16, f8, f4 = per_frame(ck, model.encode_key, rgb, 1, (2, 2, 2, 1, 1, 1))
     return {"rgb": rgb, "key": key, "shrinkage": shrinkage, "selection": selection,
             "f16": f16, "f8": f8, "f4": f4}
 
@@ -55,24 +58,27 @@ def _pick(x: torch.Tensor | None, idx: list[int], dim: int) -> torch.Tensor | No
 
 
 def propagate(model, feats: dict, first_masks: torch.Tensor, selector: torch.Tensor, hidden: torch.Tensor,
-              cfg, gen: torch.Generator) -> tuple[list, list, torch.Tensor]:
-    """Frames 1..T-1 from frame 0's masks [B,K,H,W] -> (logits with bg, probs without bg, last hidden)."""
+              cfg, gen: torch.Generator, ck: bool = False) -> tuple[list, list, torch.Tensor]:
+    """Frames 1..T-1 from frame 0's masks [B,K,H,W] -> (logits with bg, probs without bg, last hidden).
+
+    `ck`: checkpoint every network call (`ttt.methods.recompute`).
+    """
     n = feats["key"].shape[2]
-    value, hidden = model.encode_value(feats["rgb"][:, 0], feats["f16"][:, 0], hidden, first_masks, True)
+    value, hidden = call(ck, model.encode_value, feats["rgb"][:, 0], feats["f16"][:, 0], hidden, first_masks, True)
     values = [value]
     logits_out, probs_out = [], []
     for t in range(1, n):
         idx = _memory_indices(t, cfg.num_ref_frames, gen)
         mv = torch.stack([values[i] for i in idx], 3)
-        ro = model.read_memory(feats["key"][:, :, t], _sel(feats, t), _pick(feats["key"], idx, 2),
-                               _pick(feats["shrinkage"], idx, 2), mv, top_k=None)
-        hidden, logits, masks = model.segment((feats["f16"][:, t], feats["f8"][:, t], feats["f4"][:, t]),
-                                              ro, hidden, selector, h_out=t < n - 1)
+        ro = call(ck, model.read_memory, feats["key"][:, :, t], _sel(feats, t), _pick(feats["key"], idx, 2),
+                  _pick(feats["shrinkage"], idx, 2), mv, top_k=None)
+        hidden, logits, masks = call(ck, model.segment, (feats["f16"][:, t], feats["f8"][:, t], feats["f4"][:, t]),
+                                     ro, hidden, selector, h_out=t < n - 1)
         logits_out.append(logits)
         probs_out.append(masks)
         if t < n - 1:
             deep = bool(torch.rand((), generator=gen) < cfg.deep_update_prob)
-            value, hidden = model.encode_value(feats["rgb"][:, t], feats["f16"][:, t], hidden, masks, deep)
+            value, hidden = call(ck, model.encode_value, feats["rgb"][:, t], feats["f16"][:, t], hidden, masks, deep)
             values.append(value)
     return logits_out, probs_out, hidden
 
@@ -88,12 +94,14 @@ def cycle_logits(model, batch, cfg, gen: torch.Generator, backward: bool
     first = batch.first_onehot
     k = first.shape[1]
     selector = torch.ones(first.shape[0], k, 1, 1, device=first.device, dtype=first.dtype)
-    feats = _encode_all(model, batch.rgb)
-    logits_f, masks_f, hidden = propagate(model, feats, first, selector, _zero_hidden(model, feats, k), cfg, gen)
+    ck = cfg.checkpoint
+    feats = _encode_all(model, batch.rgb, ck)
+    logits_f, masks_f, hidden = propagate(model, feats, first, selector, _zero_hidden(model, feats, k), cfg, gen,
+                                          ck)
     if not backward:
         return logits_f, None
     h0 = _zero_hidden(model, feats, k) if cfg.reset_hidden else hidden
-    logits_b, _, _ = propagate(model, _flip(feats), masks_f[-1], selector, h0, cfg, gen)
+    logits_b, _, _ = propagate(model, _flip(feats), masks_f[-1], selector, h0, cfg, gen, ck)
     return logits_f, logits_b[-1]
 
 
@@ -102,11 +110,12 @@ def single_logits(model, batch, cfg) -> torch.Tensor:
     first = batch.first_onehot
     k = first.shape[1]
     selector = torch.ones(first.shape[0], k, 1, 1, device=first.device, dtype=first.dtype)
-    feats = _encode_all(model, batch.rgb[:, :1])
-    value, hidden = model.encode_value(feats["rgb"][:, 0], feats["f16"][:, 0], _zero_hidden(model, feats, k),
-                                       first, True)
-    _, logits, _ = model.segment((feats["f16"][:, 0], feats["f8"][:, 0], feats["f4"][:, 0]), value, hidden,
-                                 selector, h_out=False)
+    ck = cfg.checkpoint
+    feats = _encode_all(model, batch.rgb[:, :1], ck)
+    value, hidden = call(ck, model.encode_value, feats["rgb"][:, 0], feats["f16"][:, 0],
+                         _zero_hidden(model, feats, k), first, True)
+    _, logits, _ = call(ck, model.segment, (feats["f16"][:, 0], feats["f8"][:, 0], feats["f4"][:, 0]), value,
+                        hidden, selector, h_out=False)
     return logits
 
 
