@@ -6,7 +6,8 @@ command so such a session spends its time measuring, not preparing:
 1. `ttt_speed.py`: STCN tt-MCC, 100 iterations on a 70-frame 480p video with 2 objects, time and peak
    memory (the issue's target: <= 15 s, <= 8 GB on an H100);
 2. `ttt_official.py`: the official STCN TTT code at its full schedule beside ours (ratio);
-3. `ttt_speed.py` again: XMem tt-MCC, then STCN tt-MCC with AMP;
+3. `ttt_speed.py` again: XMem tt-MCC, then STCN tt-MCC with AMP; `ttt_memory.py`: one XMem tt-MCC
+   iteration's peak memory without and with activation checkpointing (`--checkpoint`);
 4. `infer_speed.py`: our STCN and XMem engines at 480p, fp32 and AMP, frames/s and peak memory;
 5. `equivalence_official.py`: official STCN and XMem inference beside ours on the same inputs (speed ratio
    and max abs probability difference).
@@ -52,6 +53,7 @@ FULL_STEPS: list[tuple[str, list[str]]] = [
                         "--iterations", "100", "--skip-full"]),
     ("ttt_speed_stcn_amp", ["ttt_speed.py", "--model", "stcn-dy", "--frames", "70", "--size", "854x480",
                             "--iterations", "100", "--skip-full", "--amp"]),
+    ("ttt_memory_xmem", ["ttt_memory.py", "--model", "xmem-dy", "--size", "854x480"]),
     ("infer_speed", ["infer_speed.py", "--frames", "60", "--repeat", "2"]),
     ("equivalence_official", ["equivalence_official.py", "--stcn", "{official}/stcn", "--xmem", "{official}/xmem",
                               "--frames", "60", "--height", "480", "--width", "854", "--objects", "2"]),
@@ -70,6 +72,7 @@ QUICK_STEPS: list[tuple[str, list[str]]] = [
     ("ttt_official", ["ttt_official.py", "--official", "{official}/ttt", "--python", "{official_python}",
                       "--frames", "6", "--size", "128x96", "--jump-steps", "1", "--per-step", "1",
                       "--device", "cpu"]),
+    ("ttt_memory_xmem", ["ttt_memory.py", "--model", "xmem-tiny-synth", "--size", "96x64", "--device", "cpu"]),
 ]
 """The same plumbing on CPU with tiny sizes (not measurements)."""
 

@@ -112,6 +112,7 @@ def main(argv=None) -> int:
     p.add_argument("--device")
     p.add_argument("--threads", type=int)
     p.add_argument("--amp", action="store_true")
+    p.add_argument("--checkpoint", action="store_true", help="activation checkpointing in the TTT unroll")
     p.add_argument("--skip-full", action="store_true", help="do not run the full-refresh reference")
     args = p.parse_args(argv)
     if args.threads:
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
     net = build_network(spec).eval().to(device)
     state = {k: v.clone() for k, v in net.state_dict().items()}
     cfg = TTTConfig(method=args.method, lr=1e-5, iterations=args.iterations, iters_per_step=args.per_step,
-                    amp=args.amp)
+                    amp=args.amp, checkpoint=args.checkpoint)
     with tempfile.TemporaryDirectory() as tmp:
         root = make_video(Path(tmp) / "DAVIS", args.frames, w, h, args.objects)
         video = DavisDataset.from_root(root).video("v")
@@ -136,7 +137,8 @@ def main(argv=None) -> int:
               "objects": args.objects, "iterations": args.iterations, "device": str(device),
               "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
               "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-              "torch": torch.__version__, "amp": args.amp, **results}
+              "torch": torch.__version__, "amp": args.amp,
+              "checkpoint": args.checkpoint, **results}
     if "full" in results:
         report["speedup_full_over_fast"] = results["full"]["total_s"] / results["fast"]["total_s"]
     print(json.dumps(report, indent=1))
