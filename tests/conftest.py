@@ -24,6 +24,21 @@ def shared_dir() -> Path:
     return SHARED
 
 
+def tensor_video(t: int = 9, h: int = 48, w: int = 64, k: int = 2, seed: int = 0):
+    """An in-memory TTT video: random frames [t,3,h,w] and k static boxes -> (VideoInput, labels [t,h,w])."""
+    import torch
+
+    from ttt.tta import VideoInput
+
+    g = torch.Generator().manual_seed(seed)
+    frames = torch.randn(t, 3, h, w, generator=g)
+    lab = torch.zeros(t, h, w, dtype=torch.long)
+    lab[:, 8:24, 8:24] = 1
+    if k > 1:
+        lab[:, 28:44, 36:60] = 2
+    return VideoInput(frames, lab[0], k), lab
+
+
 def make_tiny_davis(root: Path, videos: dict[str, tuple[int, int, int]], split: str = "val") -> Path:
     """Write a minimal DAVIS-2017 root: {name: (n_frames, height, width)}; 2 square objects each.
 

@@ -6,25 +6,16 @@ import math
 
 import pytest
 import torch
+from conftest import tensor_video
 
 from ttt.methods import METHODS, get_method
 from ttt.methods.losses import autoencoder_loss, cycle_ce_loss, entropy_loss
 from ttt.methods.params import bn_affine_parameters
 from ttt.sampling import Sample
-from ttt.tta import TTTConfig, VideoInput, make_batch
+from ttt.tta import TTTConfig, make_batch
 from ttt.zoo import build_network
 
 torch.set_num_threads(1)
-
-
-def _video(t=9, h=48, w=64, k=2, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    frames = torch.randn(t, 3, h, w, generator=g)
-    lab = torch.zeros(t, h, w, dtype=torch.long)
-    lab[:, 8:24, 8:24] = 1
-    if k > 1:
-        lab[:, 28:44, 36:60] = 2
-    return VideoInput(frames, lab[0], k), lab
 
 
 def test_registry_defaults_follow_the_official_configs():
@@ -67,7 +58,7 @@ def _changed_after_one_step(arch: str, method: str, k: int = 2) -> tuple[set[str
     before = {n: p.detach().clone() for n, p in net.state_dict().items()}
     m = METHODS[method]
     params = m.trainable(net)
-    video, lab = _video(k=k)
+    video, lab = tensor_video(k=k)
     seq = (0, 2, 4) if arch == "stcn" else (0, 1, 2, 3, 4, 5, 6, 8)
     seq = seq[: m.seq_len[arch]]
     batch = make_batch(video, lab, [Sample(seq, tuple(range(1, k + 1)))])
@@ -124,7 +115,7 @@ def test_single_object_and_batch_of_two(arch):
 
     net = build_network(f"{arch}-tiny-synth").eval()
     unroll = (unroll_stcn if arch == "stcn" else unroll_xmem).unroll
-    video, lab = _video(k=1)
+    video, lab = tensor_video(k=1)
     seq = (0, 2, 4) if arch == "stcn" else (0, 1, 2, 3, 4, 5, 6, 8)
     batch = make_batch(video, lab, [Sample(seq, (1,)), Sample(seq, (1,))])
     for name in ("mcc", "ent", "ae"):

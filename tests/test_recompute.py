@@ -6,11 +6,12 @@ import argparse
 
 import pytest
 import torch
+from conftest import tensor_video
 
 from ttt import cli_run
 from ttt.methods import METHODS, unroll_stcn, unroll_xmem
 from ttt.sampling import Sample
-from ttt.tta import TTTConfig, VideoInput, make_batch
+from ttt.tta import TTTConfig, make_batch
 from ttt.zoo import build_network
 
 torch.set_num_threads(1)
@@ -19,13 +20,9 @@ SEQ = {"stcn": (0, 2, 4), "xmem": (0, 1, 2, 3, 4, 5, 6, 8)}
 
 
 def _batch(arch: str, method: str):
-    g = torch.Generator().manual_seed(0)
-    frames = torch.randn(9, 3, 48, 64, generator=g)
-    lab = torch.zeros(9, 48, 64, dtype=torch.long)
-    lab[:, 8:24, 8:24] = 1
-    lab[:, 28:44, 36:60] = 2
+    video, lab = tensor_video(k=2)
     seq = SEQ[arch][: METHODS[method].seq_len[arch]]
-    return make_batch(VideoInput(frames, lab[0], 2), lab, [Sample(seq, (1, 2))])
+    return make_batch(video, lab, [Sample(seq, (1, 2))])
 
 
 def _loss_and_grads(arch: str, method: str, checkpoint: bool) -> tuple[float, dict, int]:
